@@ -1,0 +1,25 @@
+//! AURALIS analyzer: decodes any track, measures its musical profile and writes the session
+//! folder that the plugins read.
+//!
+//! The pipeline is a chain of stages with typed inputs and outputs:
+//! decode ([`frontend`]) → rhythm ([`rhythm`]) → harmony ([`harmony`]) → structure
+//! ([`structure`]) → levels ([`level`]) → session ([`session`]). [`profile`] runs the chain;
+//! [`eval`] measures it against ground truth.
+
+pub mod decode;
+pub mod demo;
+pub mod error;
+pub mod eval;
+pub mod frontend;
+pub mod harmony;
+pub mod level;
+pub mod onset;
+pub mod profile;
+pub mod progress;
+pub mod resample;
+pub mod rhythm;
+pub mod session;
+pub mod spectrum;
+pub mod structure;
+
+pub use error::{Error, Result};

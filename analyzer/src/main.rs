@@ -1,0 +1,237 @@
+//! `auralis` — the AURALIS command-line analyzer.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use auralis::progress::{JsonLines, Progress, Silent};
+use auralis::session::{self, PendingFile};
+use auralis::{demo, eval, profile, Error};
+
+#[derive(Parser)]
+#[command(name = "auralis", version, about = "Takes a music track apart and writes an AURALIS session folder")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ProgressMode {
+    /// Progress bars on the terminal (hidden when stderr is not a terminal).
+    Bar,
+    /// One JSON object per line on stdout: {"stage", "fraction", "message"}.
+    Json,
+    /// Nothing.
+    None,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse a track and write the session folder.
+    Analyze {
+        /// Audio file (WAV, AIFF, FLAC, MP3, Ogg Vorbis, M4A/AAC, ALAC, CAF, MKV/WebM).
+        track: PathBuf,
+        /// Session folder to write (created if missing).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// How to report progress.
+        #[arg(long, value_enum, default_value = "bar")]
+        progress: ProgressMode,
+        /// Do not write the decoded original (original.wav) into the session.
+        #[arg(long)]
+        no_original: bool,
+    },
+    /// The main job: take a track apart and rebuild it (today: the full analysis). Without a
+    /// track, runs on the embedded demo song.
+    Reconstruct {
+        /// Audio file; omit to use the embedded demo.
+        track: Option<PathBuf>,
+        /// Session folder to write (created if missing).
+        #[arg(short, long, default_value = "auralis-session")]
+        out: PathBuf,
+        /// How to report progress.
+        #[arg(long, value_enum, default_value = "bar")]
+        progress: ProgressMode,
+    },
+    /// Analyse every song of a ground-truth corpus and print the metric table.
+    Eval {
+        /// Corpus folder written by shared/corpus/build.
+        corpus: PathBuf,
+        /// Also write the scores as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Write the embedded demo song as a WAV file.
+    Demo {
+        /// Output WAV file.
+        #[arg(short, long, default_value = "auralis-demo.wav")]
+        out: PathBuf,
+    },
+}
+
+/// Terminal progress: one bar, its prefix the stage.
+struct Bars {
+    bar: ProgressBar,
+}
+
+impl Bars {
+    fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+        if !std::io::stderr().is_terminal() {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let style = ProgressStyle::with_template("{prefix:>10.bold} [{bar:30}] {percent:>3}%  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        Self { bar }
+    }
+}
+
+impl Progress for Bars {
+    fn update(&self, stage: &str, fraction: f64, message: &str) {
+        if self.bar.prefix() != stage {
+            self.bar.set_prefix(stage.to_string());
+        }
+        self.bar.set_position((fraction.clamp(0.0, 1.0) * 100.0) as u64);
+        self.bar.set_message(message.to_string());
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn reporter(mode: ProgressMode) -> Box<dyn Progress> {
+    match mode {
+        ProgressMode::Bar => Box::new(Bars::new()),
+        ProgressMode::Json => Box::new(JsonLines::new(std::io::stdout())),
+        ProgressMode::None => Box::new(Silent),
+    }
+}
+
+/// Peak resident memory of this process, bytes (Linux; `None` elsewhere).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Analyses `track` into `out`; on failure removes `out` if this run created it empty.
+fn analyze_into(track: &Path, out: &Path, write_original: bool, mode: ProgressMode) -> Result<(), Error> {
+    let created = !out.exists();
+    std::fs::create_dir_all(out).map_err(|e| Error::Io {
+        path: out.into(),
+        action: "writing (creating the session folder)",
+        source: e,
+    })?;
+    let result = (|| {
+        let started = Instant::now();
+        let pending = write_original.then(|| PendingFile::new(&out.join(session::ORIGINAL_FILE)));
+        let progress = reporter(mode);
+        let mut analysis = profile::analyze(track, pending.as_ref().map(|p| p.path()), progress.as_ref())?;
+        if let Some(p) = pending {
+            p.commit()?;
+            analysis.session.source.original = Some(session::ORIGINAL_FILE.to_string());
+        }
+        let path = session::write(out, &analysis.session)?;
+        progress.update("done", 1.0, &path.display().to_string());
+        drop(progress);
+        if mode != ProgressMode::Json {
+            let s = &analysis.session;
+            eprintln!(
+                "{}: {:.1} BPM {}/{}, {}, {} chords, {} sections, {:.1} LUFS — session written to {} ({:.2} s, peak memory {})",
+                track.display(),
+                s.tempo.bpm,
+                s.meter.numerator,
+                s.meter.denominator,
+                s.key.label,
+                s.chords.len(),
+                s.sections.len(),
+                s.loudness.integrated_lufs,
+                path.display(),
+                started.elapsed().as_secs_f64(),
+                peak_rss_bytes().map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "unknown".into()),
+            );
+        }
+        Ok(())
+    })();
+    if result.is_err() && created {
+        // Only removes the folder if nothing is in it.
+        let _ = std::fs::remove_dir(out);
+    }
+    result
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Analyze {
+            track,
+            out,
+            progress,
+            no_original,
+        } => analyze_into(&track, &out, !no_original, progress),
+        Command::Reconstruct { track, out, progress } => {
+            let track = match track {
+                Some(t) => t,
+                None => {
+                    std::fs::create_dir_all(&out).map_err(|e| Error::Io {
+                        path: out.clone(),
+                        action: "writing (creating the session folder)",
+                        source: e,
+                    })?;
+                    let demo_path = out.join("demo.wav");
+                    if progress != ProgressMode::Json {
+                        eprintln!("no track given: analysing the embedded demo song ({})", demo_path.display());
+                    }
+                    demo::write_wav(&demo_path)?;
+                    demo_path
+                }
+            };
+            analyze_into(&track, &out, true, progress)
+        }
+        Command::Eval { corpus, json } => {
+            let started = Instant::now();
+            println!("{}", eval::header());
+            let report = eval::run(&corpus, &Silent, &mut |s| println!("{}", eval::row(s)))?;
+            println!("{}", eval::row(&report.mean));
+            println!(
+                "{} songs in {:.1} s; peak memory {}",
+                report.songs.len(),
+                started.elapsed().as_secs_f64(),
+                peak_rss_bytes().map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "unknown".into())
+            );
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal {
+                    stage: "eval",
+                    detail: e.to_string(),
+                })?;
+                session::write_atomic(&path, text.as_bytes())?;
+            }
+            Ok(())
+        }
+        Command::Demo { out } => {
+            demo::write_wav(&out)?;
+            eprintln!("demo song written to {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("auralis: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Sections: boundaries from novelty on bar-synchronous features, labels from repetition.
+//!
+//! References: J. Foote, "Automatic audio segmentation using a measure of audio novelty",
+//! ICME 2000 (checkerboard-kernel novelty on a self-similarity matrix); J. Paulus, M. Müller
+//! and A. Klapuri, "Audio-based music structure analysis", ISMIR 2010 (the novelty /
+//! homogeneity / repetition taxonomy used here).
+//!
+//! Every bar (downbeat to downbeat) gets a timbre vector (octave-band levels and the onset
+//! density of the low, mid and high bands, each standardised over the track) and a harmony
+//! vector (treble and bass chroma). Two novelty curves are computed at each barline:
+//! - *arrangement*: Foote's Gaussian-tapered checkerboard kernel, two bars wide on each side,
+//!   over the bar timbre self-similarity matrix — instruments entering or leaving, level jumps;
+//! - *harmony*: the cosine distance between the mean chroma of the [`PHRASE_BARS`] bars before
+//!   and after the barline. A loop of chords inside one section gives the same mean on both
+//!   sides; a new progression does not.
+//!
+//! Their standardised sum is peak-picked (local maxima above mean + [`PEAK_SD`] standard
+//! deviations, at least [`MIN_BARS`] bars apart), so every boundary falls on a downbeat.
+//! Sections are then labelled A, B, C… by agglomerating those whose mean harmony and timbre
+//! vectors are close: equal labels mean the same material.
+
+use crate::harmony::chroma::{cosine, span_means, Chroma, TIMBRE_BANDS};
+use crate::onset::Onsets;
+
+/// Bars on each side of the harmonic comparison (one four-bar phrase).
+pub const PHRASE_BARS: usize = 4;
+/// Shortest section, bars.
+pub const MIN_BARS: usize = 2;
+/// Peak threshold, standard deviations above the mean novelty.
+pub const PEAK_SD: f64 = 0.5;
+/// Distance under which two sections get the same label.
+const SAME_LABEL_DISTANCE: f64 = 0.35;
+
+/// A section: bar range and label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// Start, seconds (a downbeat).
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Repetition label (`A`, `B`, …).
+    pub label: String,
+}
+
+struct BarFeatures {
+    timbre: Vec<Vec<f64>>,
+    treble: Vec<[f32; 12]>,
+    bass: Vec<[f32; 12]>,
+}
+
+fn zscore_columns(rows: &mut [Vec<f64>]) {
+    if rows.is_empty() {
+        return;
+    }
+    let d = rows[0].len();
+    let n = rows.len() as f64;
+    for j in 0..d {
+        let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+        let sd = (rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n).sqrt();
+        for r in rows.iter_mut() {
+            r[j] = if sd > 1e-9 { (r[j] - m) / sd } else { 0.0 };
+        }
+    }
+}
+
+fn bar_features(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> BarFeatures {
+    let tim = span_means::<TIMBRE_BANDS>(&chroma.timbre, chroma.frame_rate, bars);
+    let density = |x: &[f32]| -> Vec<f64> {
+        bars.windows(2)
+            .map(|w| {
+                let a = ((w[0] * onsets.frame_rate) as usize).min(x.len());
+                let b = ((w[1] * onsets.frame_rate) as usize).clamp(a, x.len());
+                let s: f64 = x[a..b].iter().map(|&v| f64::from(v)).sum();
+                (1.0 + s / (b - a).max(1) as f64).ln()
+            })
+            .collect()
+    };
+    let (lo, mi, hi) = (density(&onsets.low), density(&onsets.mid), density(&onsets.high));
+    let mut timbre: Vec<Vec<f64>> = tim
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut v: Vec<f64> = t.iter().map(|&x| f64::from(x)).collect();
+            v.extend([lo[i], mi[i], hi[i]]);
+            v
+        })
+        .collect();
+    zscore_columns(&mut timbre);
+    BarFeatures {
+        timbre,
+        treble: span_means(&chroma.treble, chroma.frame_rate, bars),
+        bass: span_means(&chroma.bass, chroma.frame_rate, bars),
+    }
+}
+
+fn timbre_similarity(a: &[f64], b: &[f64]) -> f64 {
+    let d2: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len().max(1) as f64;
+    (-d2 / 2.0).exp()
+}
+
+/// Foote novelty at each barline `i` (between bar `i−1` and bar `i`), kernel half-width `w`.
+fn foote(sim: &dyn Fn(usize, usize) -> f64, n: usize, w: usize) -> Vec<f64> {
+    let sigma = w as f64 * 0.75;
+    (0..n)
+        .map(|i| {
+            let mut acc = 0.0;
+            let mut norm = 0.0;
+            for a in 0..w {
+                for b in 0..w {
+                    let g = (-((a as f64 + 0.5).powi(2) + (b as f64 + 0.5).powi(2)) / (2.0 * sigma * sigma)).exp();
+                    let (before_a, before_b) = (i as isize - 1 - a as isize, i as isize - 1 - b as isize);
+                    let (after_a, after_b) = (i + a, i + b);
+                    if before_a < 0 || before_b < 0 || after_a >= n || after_b >= n {
+                        continue;
+                    }
+                    let (ba, bb) = (before_a as usize, before_b as usize);
+                    acc += g * (sim(ba, bb) + sim(after_a, after_b) - sim(ba, after_b) - sim(after_a, bb));
+                    norm += 2.0 * g;
+                }
+            }
+            if norm > 0.0 {
+                acc / norm
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+fn standardise(v: &[f64]) -> Vec<f64> {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
+    v.iter().map(|x| if sd > 1e-12 { (x - m) / sd } else { 0.0 }).collect()
+}
+
+fn mean_chroma(v: &[[f32; 12]]) -> [f32; 12] {
+    let mut acc = [0.0f32; 12];
+    for c in v {
+        let n = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x / n;
+        }
+    }
+    acc
+}
+
+/// Boundary novelty at each barline (index = bar that starts there).
+pub fn novelty(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<f64> {
+    let f = bar_features(bars, chroma, onsets);
+    let n = f.timbre.len();
+    let sim = |a: usize, b: usize| timbre_similarity(&f.timbre[a], &f.timbre[b]);
+    let arrangement = foote(&sim, n, 2);
+    let harmony: Vec<f64> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                return 0.0;
+            }
+            let w = PHRASE_BARS.min(i).min(n - i);
+            let before = mean_chroma(&f.treble[i - w..i]);
+            let after = mean_chroma(&f.treble[i..i + w]);
+            let before_b = mean_chroma(&f.bass[i - w..i]);
+            let after_b = mean_chroma(&f.bass[i..i + w]);
+            f64::from(1.0 - cosine(&before, &after)) + 0.5 * f64::from(1.0 - cosine(&before_b, &after_b))
+        })
+        .collect();
+    let (za, zh) = (standardise(&arrangement), standardise(&harmony));
+    za.iter().zip(&zh).map(|(a, h)| a + h).collect()
+}
+
+/// Picks boundaries (bar indices) from novelty: local maxima over ±[`MIN_BARS`] above the
+/// threshold, greedily strongest first with [`MIN_BARS`] spacing.
+pub fn pick_boundaries(nov: &[f64]) -> Vec<usize> {
+    let n = nov.len();
+    let z = standardise(nov);
+    let mut cands: Vec<usize> = (1..n.saturating_sub(1))
+        .filter(|&i| {
+            let a = i.saturating_sub(MIN_BARS);
+            let b = (i + MIN_BARS + 1).min(n);
+            z[i] > PEAK_SD && (a..b).all(|j| z[j] <= z[i])
+        })
+        .collect();
+    cands.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
+    let mut chosen: Vec<usize> = Vec::new();
+    for c in cands {
+        if c >= MIN_BARS && c + MIN_BARS <= n && chosen.iter().all(|&k| k.abs_diff(c) >= MIN_BARS) {
+            chosen.push(c);
+        }
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// Segments the bars and labels the sections. `bars` are bar edges in seconds (downbeats and
+/// the end of the last bar).
+pub fn sections(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<Section> {
+    let n = bars.len().saturating_sub(1);
+    if n == 0 {
+        return Vec::new();
+    }
+    let nov = novelty(bars, chroma, onsets);
+    let mut cuts = vec![0];
+    cuts.extend(pick_boundaries(&nov));
+    cuts.push(n);
+    let f = bar_features(bars, chroma, onsets);
+    // Section descriptors: mean harmony and mean timbre.
+    let desc: Vec<([f32; 12], [f32; 12], Vec<f64>)> = cuts
+        .windows(2)
+        .map(|w| {
+            let t = &f.timbre[w[0]..w[1]];
+            let dim = t[0].len();
+            let mean_t: Vec<f64> = (0..dim).map(|j| t.iter().map(|r| r[j]).sum::<f64>() / t.len() as f64).collect();
+            (mean_chroma(&f.treble[w[0]..w[1]]), mean_chroma(&f.bass[w[0]..w[1]]), mean_t)
+        })
+        .collect();
+    let dist = |a: usize, b: usize| {
+        let h = 1.0 - f64::from(cosine(&desc[a].0, &desc[b].0));
+        let bb = 1.0 - f64::from(cosine(&desc[a].1, &desc[b].1));
+        let t = 1.0 - timbre_similarity(&desc[a].2, &desc[b].2);
+        0.4 * h + 0.2 * bb + 0.4 * t
+    };
+    // Label in order of first appearance; each section joins the closest earlier label.
+    let mut labels: Vec<usize> = Vec::new();
+    let mut reps: Vec<Vec<usize>> = Vec::new();
+    for s in 0..desc.len() {
+        let mut best = (f64::MAX, usize::MAX);
+        for (l, members) in reps.iter().enumerate() {
+            let d = members.iter().map(|&m| dist(s, m)).sum::<f64>() / members.len() as f64;
+            if d < best.0 {
+                best = (d, l);
+            }
+        }
+        if best.0 < SAME_LABEL_DISTANCE {
+            labels.push(best.1);
+            reps[best.1].push(s);
+        } else {
+            labels.push(reps.len());
+            reps.push(vec![s]);
+        }
+    }
+    cuts.windows(2)
+        .zip(labels)
+        .map(|(w, l)| Section {
+            start: bars[w[0]],
+            end: bars[w[1]],
+            label: label_name(l),
+        })
+        .collect()
+}
+
+/// `A`, `B`, … `Z`, `AA`, `AB`, …
+pub fn label_name(i: usize) -> String {
+    let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    if i < 26 {
+        (letters[i] as char).to_string()
+    } else {
+        format!("{}{}", letters[(i / 26 - 1).min(25)] as char, letters[i % 26] as char)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_separated_peaks() {
+        let mut nov = vec![0.0; 40];
+        nov[8] = 3.0;
+        nov[9] = 2.0;
+        nov[16] = 2.5;
+        nov[24] = 4.0;
+        nov[32] = 1.0;
+        assert_eq!(pick_boundaries(&nov), vec![8, 16, 24, 32]);
+    }
+
+    #[test]
+    fn foote_peaks_at_block_change() {
+        let labels = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        let sim = |a: usize, b: usize| if labels[a] == labels[b] { 1.0 } else { 0.0 };
+        let nov = foote(&sim, labels.len(), 2);
+        let arg = (0..nov.len()).max_by(|&a, &b| nov[a].total_cmp(&nov[b])).unwrap();
+        assert_eq!(arg, 6);
+    }
+
+    #[test]
+    fn label_names() {
+        assert_eq!(label_name(0), "A");
+        assert_eq!(label_name(25), "Z");
+        assert_eq!(label_name(26), "AA");
+    }
+}
