@@ -19,9 +19,7 @@ use crate::structure::{self, PHRASE_BARS};
 
 /// Frame rate of the session's energy curve, Hz.
 pub const ENERGY_FRAME_RATE_HZ: f64 = 10.0;
-/// The music is taken to sound while its 100 ms level is within this many dB of the loud
-/// passages (the 90th percentile).
-const ACTIVE_RANGE_DB: f64 = 30.0;
+use crate::rhythm::beats::ACTIVE_RANGE_DB;
 
 /// Times the stages of one run.
 struct Stages {
@@ -50,11 +48,11 @@ impl Stages {
 }
 
 /// Where the music sounds: first and last 100 ms frame within [`ACTIVE_RANGE_DB`] of the loud
-/// passages, seconds.
-pub fn sounding_span(fe: &FrontEnd) -> (f64, f64) {
+/// passages, seconds; and the level of the loud passages (90th percentile), dBFS.
+pub fn sounding_span(fe: &FrontEnd) -> (f64, f64, f64) {
     let curve = fe.blocks.energy_curve(10.0);
     if curve.is_empty() {
-        return (0.0, fe.duration_s);
+        return (0.0, fe.duration_s, 0.0);
     }
     let mut sorted = curve.clone();
     sorted.sort_by(f64::total_cmp);
@@ -62,7 +60,7 @@ pub fn sounding_span(fe: &FrontEnd) -> (f64, f64) {
     let gate = loud - ACTIVE_RANGE_DB;
     let first = curve.iter().position(|&v| v > gate).unwrap_or(0);
     let last = curve.iter().rposition(|&v| v > gate).unwrap_or(curve.len() - 1);
-    (first as f64 / 10.0, ((last + 1) as f64 / 10.0).min(fe.duration_s))
+    (first as f64 / 10.0, ((last + 1) as f64 / 10.0).min(fe.duration_s), loud)
 }
 
 /// Everything measured on one track, before it is written as a session.
@@ -90,8 +88,9 @@ pub fn analyze(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress
         (o, c.join().unwrap_or_default())
     });
     progress.update("rhythm", 0.4, "tempo and beats");
-    let (start_s, end_s) = sounding_span(&fe);
-    let track = rhythm::track_beats(&onsets, start_s, end_s);
+    let (start_s, end_s, loud_db) = sounding_span(&fe);
+    let level = |a: f64, b: f64| fe.blocks.rms_dbfs(a, b);
+    let track = rhythm::track_beats(&onsets, start_s, end_s, &level, loud_db);
     progress.update("rhythm", 0.7, "meter and downbeats");
     let novelty = rhythm::beat_novelty(&onsets);
     let profile = meter::fold(&novelty, onsets.frame_rate, &track.beats);

@@ -111,7 +111,8 @@ fn foote(sim: &dyn Fn(usize, usize) -> f64, n: usize, w: usize) -> Vec<f64> {
                     let (before_a, before_b) = (i as isize - 1 - a as isize, i as isize - 1 - b as isize);
                     let (after_a, after_b) = (i + a, i + b);
                     if before_a < 0 || before_b < 0 || after_a >= n || after_b >= n {
-                        continue;
+                        // No half-kernels at the edges: they make every first bar a boundary.
+                        return 0.0;
                     }
                     let (ba, bb) = (before_a as usize, before_b as usize);
                     acc += g * (sim(ba, bb) + sim(after_a, after_b) - sim(ba, after_b) - sim(after_a, bb));
@@ -151,33 +152,68 @@ pub fn novelty(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<f64> {
     let n = f.timbre.len();
     let sim = |a: usize, b: usize| timbre_similarity(&f.timbre[a], &f.timbre[b]);
     let arrangement = foote(&sim, n, 2);
+    // Sequence change: bar-by-bar distance between the PHRASE_BARS bars after the barline and
+    // the PHRASE_BARS bars before it. Inside a section that loops a phrase the two windows hold
+    // the same chords in the same order; across a change of progression they do not, even when
+    // the two progressions use the same chords.
+    let bar_dist = |a: usize, b: usize| {
+        f64::from(1.0 - cosine(&f.treble[a], &f.treble[b])) + 0.5 * f64::from(1.0 - cosine(&f.bass[a], &f.bass[b]))
+    };
     let harmony: Vec<f64> = (0..n)
         .map(|i| {
-            if i == 0 {
+            // Near the end the window after the barline may be shorter (a two-bar outro).
+            let w = PHRASE_BARS.min(n.saturating_sub(i));
+            if i < PHRASE_BARS || w == 0 {
                 return 0.0;
             }
-            let w = PHRASE_BARS.min(i).min(n - i);
-            let before = mean_chroma(&f.treble[i - w..i]);
-            let after = mean_chroma(&f.treble[i..i + w]);
-            let before_b = mean_chroma(&f.bass[i - w..i]);
-            let after_b = mean_chroma(&f.bass[i..i + w]);
-            f64::from(1.0 - cosine(&before, &after)) + 0.5 * f64::from(1.0 - cosine(&before_b, &after_b))
+            (0..w).map(|k| bar_dist(i + k, i - PHRASE_BARS + k)).sum::<f64>() / w as f64
         })
         .collect();
-    let (za, zh) = (standardise(&arrangement), standardise(&harmony));
-    za.iter().zip(&zh).map(|(a, h)| a + h).collect()
+    let transition = transition_cues(bars, onsets);
+    let (za, zh, zt) = (standardise(&arrangement), standardise(&harmony), standardise(&transition));
+    (0..n).map(|i| za[i] + zh[i] + zt[i]).collect()
 }
 
-/// Picks boundaries (bar indices) from novelty: local maxima over ±[`MIN_BARS`] above the
-/// threshold, greedily strongest first with [`MIN_BARS`] spacing.
+/// Drum cues of a section change at each barline: a fill (a burst of percussive mid-band
+/// onsets in the last beat before the barline) and a crash (a jump of percussive high-band
+/// onset strength on the downbeat), each relative to the track's typical bar.
+fn transition_cues(bars: &[f64], o: &Onsets) -> Vec<f64> {
+    let n = bars.len().saturating_sub(1);
+    let fr = o.frame_rate;
+    let sum = |x: &[f32], a: f64, b: f64| -> f64 {
+        let i0 = ((a * fr).round().max(0.0) as usize).min(x.len());
+        let i1 = ((b * fr).round().max(0.0) as usize).clamp(i0, x.len());
+        x[i0..i1].iter().map(|&v| f64::from(v)).sum()
+    };
+    let max_in = |x: &[f32], a: f64, b: f64| -> f64 {
+        let i0 = ((a * fr).round().max(0.0) as usize).min(x.len());
+        let i1 = ((b * fr).round().max(0.0) as usize).clamp(i0, x.len());
+        x[i0..i1].iter().map(|&v| f64::from(v)).fold(0.0, f64::max)
+    };
+    let mut fill = vec![0.0; n];
+    let mut crash = vec![0.0; n];
+    for i in 1..n {
+        let prev_len = bars[i] - bars[i - 1];
+        // The last quarter of the previous bar against its first three quarters.
+        let tail = sum(&o.perc[1], bars[i] - 0.25 * prev_len, bars[i]);
+        let head = sum(&o.perc[1], bars[i - 1], bars[i] - 0.25 * prev_len) / 3.0;
+        fill[i] = ((1.0 + tail) / (1.0 + head)).ln();
+        let here = max_in(&o.perc[2], bars[i] - 0.03, bars[i] + 0.06);
+        let before = max_in(&o.perc[2], bars[i - 1] - 0.03, bars[i - 1] + 0.06);
+        crash[i] = ((1.0 + here) / (1.0 + before)).ln();
+    }
+    let (zf, zc) = (standardise(&fill), standardise(&crash));
+    zf.iter().zip(&zc).map(|(f, c)| f.max(0.0) + c.max(0.0)).collect()
+}
+
+/// Picks boundaries (bar indices) from novelty: local maxima above the threshold, greedily
+/// strongest first with at least [`MIN_BARS`] between boundaries.
 pub fn pick_boundaries(nov: &[f64]) -> Vec<usize> {
     let n = nov.len();
     let z = standardise(nov);
     let mut cands: Vec<usize> = (1..n.saturating_sub(1))
         .filter(|&i| {
-            let a = i.saturating_sub(MIN_BARS);
-            let b = (i + MIN_BARS + 1).min(n);
-            z[i] > PEAK_SD && (a..b).all(|j| z[j] <= z[i])
+            z[i] > PEAK_SD && z[i] >= z[i - 1] && z[i] >= z[i + 1]
         })
         .collect();
     cands.sort_by(|&a, &b| z[b].total_cmp(&z[a]));

@@ -25,14 +25,22 @@ use super::chords::Chord;
 const KK_MAJOR: [f64; 12] = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
 const KK_MINOR: [f64; 12] = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
 
-/// Weights of the evidence (profile correlation, tonic share, phrase starts, phrase ends,
-/// cadences, dominant share).
+/// Weight of the profile correlation.
 const W_PROFILE: f64 = 1.0;
+/// Weight of the share of time on the tonic triad.
 const W_TONIC: f64 = 0.5;
-const W_START: f64 = 0.3;
-const W_END: f64 = 0.45;
-const W_CADENCE: f64 = 0.5;
-const W_DOMINANT: f64 = 0.5;
+/// Weights of the per-phrase evidence: starts on the tonic; contains an authentic (V→I),
+/// plagal (IV→I) or, in minor, subtonic (VII→i) motion; ends on the dominant (half cadence)
+/// or on the tonic (full close).
+const W_START: f64 = 1.0;
+const W_AUTHENTIC: f64 = 1.0;
+const W_PLAGAL: f64 = 0.6;
+const W_SUBTONIC: f64 = 0.2;
+const W_HALF: f64 = 0.6;
+const W_FULL: f64 = 0.6;
+/// Weight of the leading tone in minor: the share of time on a major dominant, which is foreign
+/// to the relative major (its seventh degree raised).
+const W_LEADING_TONE: f64 = 1.0;
 
 /// Inputs of the key stage.
 pub struct KeyEvidence<'a> {
@@ -81,6 +89,7 @@ enum Function {
     Tonic,
     Dominant,
     Subdominant,
+    Subtonic,
     Other,
 }
 
@@ -91,14 +100,50 @@ fn function(c: Chord, tonic: u8, minor: bool) -> Function {
         0 if tonic_quality => Function::Tonic,
         7 if c.is_major() => Function::Dominant,
         5 if tonic_quality => Function::Subdominant,
+        10 if minor && c.is_major() => Function::Subtonic,
         _ => Function::Other,
     }
+}
+
+/// One phrase as chord segments: `(chord, duration)` in order, and the chord that follows it.
+struct Phrase {
+    chords: Vec<Chord>,
+    next: Option<Chord>,
+}
+
+/// Splits the per-beat chords into phrases at `starts` (beat indices), merging repeats.
+fn phrases(chords: &[Option<Chord>], starts: &[usize]) -> Vec<Phrase> {
+    let mut bounds: Vec<usize> = starts.iter().copied().filter(|&s| s < chords.len()).collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    if bounds.first() != Some(&0) {
+        bounds.insert(0, 0);
+    }
+    bounds.push(chords.len());
+    let mut out: Vec<Phrase> = bounds
+        .windows(2)
+        .map(|w| {
+            let mut seq: Vec<Chord> = Vec::new();
+            for c in chords[w[0]..w[1]].iter().flatten() {
+                if seq.last() != Some(c) {
+                    seq.push(*c);
+                }
+            }
+            Phrase { chords: seq, next: None }
+        })
+        .filter(|p| !p.chords.is_empty())
+        .collect();
+    for i in 0..out.len().saturating_sub(1) {
+        out[i].next = out[i + 1].chords.first().copied();
+    }
+    out
 }
 
 /// Scores all 24 keys; index `tonic + 12·minor`.
 pub fn scores(ev: &KeyEvidence<'_>) -> [f64; 24] {
     let n = ev.chords.len();
     let mut profile = [0.0f64; 12];
+    let mut total = 0.0;
     for i in 0..n {
         let d = ev.beat_s.get(i).copied().unwrap_or(0.0);
         let tn = ev.treble[i].iter().copied().fold(0.0f32, f32::max).max(1e-9);
@@ -106,39 +151,19 @@ pub fn scores(ev: &KeyEvidence<'_>) -> [f64; 24] {
         for pc in 0..12 {
             profile[pc] += d * (f64::from(ev.treble[i][pc] / tn) + 0.5 * f64::from(ev.bass[i][pc] / bn));
         }
-    }
-    // Chord segments: (chord, first beat, duration).
-    let mut segs: Vec<(Chord, usize, f64)> = Vec::new();
-    let mut prev: Option<Chord> = None;
-    for i in 0..n {
-        let d = ev.beat_s.get(i).copied().unwrap_or(0.0);
-        match ev.chords[i] {
-            Some(c) if prev == Some(c) => {
-                if let Some(last) = segs.last_mut() {
-                    last.2 += d;
-                }
-            }
-            Some(c) => segs.push((c, i, d)),
-            None => {}
+        if ev.chords[i].is_some() {
+            total += d;
         }
-        prev = ev.chords[i];
     }
-    let total: f64 = segs.iter().map(|s| s.2).sum::<f64>().max(1e-9);
-    // The chord sounding at a beat (or the last one before it).
-    let chord_at = |beat: usize| -> Option<Chord> {
-        let k = segs.partition_point(|s| s.1 <= beat);
-        (k > 0).then(|| segs[k - 1].0)
+    let total = total.max(1e-9);
+    let share = |pred: &dyn Fn(Chord) -> bool| -> f64 {
+        (0..n)
+            .filter(|&i| ev.chords[i].is_some_and(pred))
+            .map(|i| ev.beat_s.get(i).copied().unwrap_or(0.0))
+            .sum::<f64>()
+            / total
     };
-    let starts: Vec<Chord> = ev.phrase_starts.iter().filter_map(|&b| ev.chords.get(b).copied().flatten()).collect();
-    let mut ends: Vec<Chord> = ev
-        .phrase_starts
-        .iter()
-        .filter(|&&b| b > 0)
-        .filter_map(|&b| chord_at(b - 1))
-        .collect();
-    if let Some(last) = segs.last() {
-        ends.push(last.0);
-    }
+    let phr = phrases(ev.chords, ev.phrase_starts);
     let mut out = [0.0f64; 24];
     for minor in [false, true] {
         for tonic in 0..12u8 {
@@ -149,42 +174,31 @@ pub fn scores(ev: &KeyEvidence<'_>) -> [f64; 24] {
             }
             let r = pearson(&profile, &rotated);
             let f = |c: Chord| function(c, tonic, minor);
-            let tonic_share = segs.iter().filter(|s| f(s.0) == Function::Tonic).map(|s| s.2).sum::<f64>() / total;
-            let dominant_share =
-                segs.iter().filter(|s| f(s.0) == Function::Dominant).map(|s| s.2).sum::<f64>() / total;
-            let start = if starts.is_empty() {
-                0.0
-            } else {
-                starts.iter().filter(|&&c| f(c) == Function::Tonic).count() as f64 / starts.len() as f64
-            };
-            let end = if ends.is_empty() {
-                0.0
-            } else {
-                ends.iter()
-                    .map(|&c| match f(c) {
-                        Function::Tonic => 1.0,
-                        Function::Dominant => 0.8,
-                        _ => 0.0,
-                    })
-                    .sum::<f64>()
-                    / ends.len() as f64
-            };
-            let changes = segs.len().saturating_sub(1).max(1) as f64;
-            let cadence = segs
-                .windows(2)
-                .map(|w| match (f(w[0].0), f(w[1].0)) {
-                    (Function::Dominant, Function::Tonic) => 1.0,
-                    (Function::Subdominant, Function::Tonic) => 0.5,
-                    _ => 0.0,
-                })
-                .sum::<f64>()
-                / changes;
-            out[tonic as usize + if minor { 12 } else { 0 }] = W_PROFILE * r
-                + W_TONIC * tonic_share
-                + W_START * start
-                + W_END * end
-                + W_CADENCE * cadence
-                + W_DOMINANT * dominant_share;
+            let tonic_share = share(&|c| f(c) == Function::Tonic);
+            let leading_tone = if minor { share(&|c| f(c) == Function::Dominant) } else { 0.0 };
+            let mut phrase_sum = 0.0;
+            for p in &phr {
+                let mut motions: Vec<(Chord, Chord)> = p.chords.windows(2).map(|w| (w[0], w[1])).collect();
+                if let (Some(&last), Some(next)) = (p.chords.last(), p.next) {
+                    if last != next {
+                        motions.push((last, next));
+                    }
+                }
+                let has = |from: Function| motions.iter().any(|&(a, b)| f(a) == from && f(b) == Function::Tonic);
+                let end = p.chords.last().map(|&c| f(c));
+                phrase_sum += W_START * f64::from(u8::from(f(p.chords[0]) == Function::Tonic))
+                    + W_AUTHENTIC * f64::from(u8::from(has(Function::Dominant)))
+                    + W_PLAGAL * f64::from(u8::from(has(Function::Subdominant)))
+                    + W_SUBTONIC * f64::from(u8::from(has(Function::Subtonic)))
+                    + W_HALF * f64::from(u8::from(end == Some(Function::Dominant)))
+                    + W_FULL * f64::from(u8::from(end == Some(Function::Tonic)));
+            }
+            let phrase_mean = if phr.is_empty() { 0.0 } else { phrase_sum / phr.len() as f64 };
+            if std::env::var_os("AURALIS_DEBUG").is_some() {
+                eprintln!("key {}{} r {r:.3} tonic {tonic_share:.2} phr {phrase_mean:.2} lt {leading_tone:.2}", super::chords::PITCH_NAMES[tonic as usize], if minor {"m"} else {""});
+            }
+            out[tonic as usize + if minor { 12 } else { 0 }] =
+                W_PROFILE * r + W_TONIC * tonic_share + phrase_mean + W_LEADING_TONE * leading_tone;
         }
     }
     out

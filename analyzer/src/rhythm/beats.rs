@@ -239,15 +239,32 @@ pub fn grid_beats(x: &[f32], period: f64, phase: f64, a: f64, b: f64) -> Vec<f64
     out
 }
 
-/// Keeps the beats inside the span where the music sounds: from `start_s` to `end_s`.
-pub fn trim(beats: &[f64], start_s: f64, end_s: f64, period_s: f64) -> Vec<f64> {
-    let tol = 0.25 * period_s;
-    beats
-        .iter()
-        .copied()
-        .filter(|&b| b >= start_s - tol && b <= end_s + tol)
-        .collect()
+/// Level drop (dB) from one beat to the next that marks the final release: a trailing beat
+/// whose first half-beat is this much quieter than the beat before it lies in the tail.
+pub const TAIL_DROP_DB: f64 = 6.0;
+
+/// Drops trailing beats that fall in the release and reverb tail after the last notes: walking
+/// back from the end, a beat goes while the level of its first half-beat lies
+/// [`TAIL_DROP_DB`] below the level of the beat before it, or [`ACTIVE_RANGE_DB`] below the
+/// loud passages. A drop inside the music (a breakdown) is never reached: the walk stops at the
+/// first beat that still sounds.
+pub fn trim_tail(beats: &mut Vec<f64>, level_db: &dyn Fn(f64, f64) -> f64, loud_db: f64) {
+    while beats.len() >= 2 {
+        let n = beats.len();
+        let (prev, last) = (beats[n - 2], beats[n - 1]);
+        let period = last - prev;
+        let here = level_db(last, last + 0.5 * period);
+        let before = level_db(prev, last);
+        if here < before - TAIL_DROP_DB || here < loud_db - ACTIVE_RANGE_DB {
+            beats.pop();
+        } else {
+            break;
+        }
+    }
 }
+
+/// Level range (dB below the loud passages) within which the music counts as sounding.
+pub const ACTIVE_RANGE_DB: f64 = 30.0;
 
 /// A piecewise-constant tempo map from beat times: a new entry starts where the smoothed
 /// inter-beat interval departs by more than `tolerance` (fraction) from the current entry for
@@ -303,7 +320,7 @@ mod tests {
         let fr = 86.13;
         let period = 60.0 * fr / 100.0;
         let mut x = vec![0.05f32; 3000];
-        let mut t = 20.0;
+        let mut t: f64 = 20.0;
         let mut truth = Vec::new();
         while t < 2990.0 {
             x[t.round() as usize] = 1.0;

@@ -35,8 +35,9 @@ pub struct BeatTrack {
     pub confidence: f64,
 }
 
-/// Tracks the beats of the music sounding between `start_s` and `end_s`.
-pub fn track_beats(o: &Onsets, start_s: f64, end_s: f64) -> BeatTrack {
+/// Tracks the beats of the music sounding between `start_s` and `end_s`; `level_db(a, b)` is the
+/// level of the span `[a, b)` and `loud_db` that of the loud passages, for trimming the tail.
+pub fn track_beats(o: &Onsets, start_s: f64, end_s: f64, level_db: &dyn Fn(f64, f64) -> f64, loud_db: f64) -> BeatTrack {
     let x = beat_novelty(o);
     if x.len() < 16 {
         return BeatTrack::default();
@@ -71,7 +72,8 @@ pub fn track_beats(o: &Onsets, start_s: f64, end_s: f64) -> BeatTrack {
             }
         }
     };
-    let beats: Vec<f64> = out.iter().map(|f| f / fr).collect();
+    let mut beats: Vec<f64> = out.iter().map(|f| f / fr).filter(|&t| t >= 0.0).collect();
+    beats::trim_tail(&mut beats, level_db, loud_db);
     let map = beats::tempo_map(&beats, 0.04, 8);
     let bpm = if beats.len() >= 2 {
         let mut ibi: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
