@@ -114,22 +114,23 @@ pub fn analyze(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress
         json!({"onset_fft": onset::N_FFT, "onset_hop": onset::HOP, "tempo_prior_bpm": rhythm::tempo::PRIOR_CENTRE_BPM}),
     );
 
-    progress.update("harmony", 0.0, "chords");
+    progress.update("harmony", 0.0, "chroma per beat");
     let edges = rhythm::beat_edges(&track.beats);
     let beat_treble = span_means(&chroma_frames.treble, chroma_frames.frame_rate, &edges);
     let beat_bass = span_means(&chroma_frames.bass, chroma_frames.frame_rate, &edges);
-    let beat_chords = chords::decode(&BeatChroma {
+    let beat_evidence = BeatChroma {
         treble: &beat_treble,
         bass: &beat_bass,
         downbeat: &downbeat_flags,
-    });
-    let chord_segments = chord_timeline(&beat_chords, &edges, fe.duration_s);
-    progress.update("harmony", 1.0, "done");
+    };
+    // A first chord pass without a key feeds the key stage; the chords are then decoded again
+    // knowing the key.
+    let draft_chords = chords::decode(&beat_evidence, None);
+    progress.update("harmony", 1.0, "draft chords");
     stages.done(
         "harmony",
         "1",
-        json!({"chroma_fft": chroma::N_FFT, "chroma_hop": chroma::HOP, "tuning_semitones": chroma_frames.tuning_semitones,
-               "vocabulary": chords::QUALITIES.iter().map(|q| q.0).collect::<Vec<_>>()}),
+        json!({"chroma_fft": chroma::N_FFT, "chroma_hop": chroma::HOP, "tuning_semitones": chroma_frames.tuning_semitones}),
     );
 
     progress.update("structure", 0.0, "sections");
@@ -141,13 +142,23 @@ pub fn analyze(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress
     let phrase_starts = phrase_start_beats(&secs, &track.beats, &downbeats);
     let beat_s: Vec<f64> = edges.windows(2).map(|w| w[1] - w[0]).collect();
     let k = key::estimate(&KeyEvidence {
-        chords: &beat_chords,
+        chords: &draft_chords,
         beat_s: &beat_s,
         treble: &beat_treble,
         bass: &beat_bass,
         phrase_starts: &phrase_starts,
     });
-    stages.done("key", "1", json!({"profiles": "krumhansl-kessler", "evidence": ["profile", "tonic", "phrase-start", "cadence", "dominant"]}));
+    stages.done("key", "1", json!({"profiles": "krumhansl-kessler", "evidence": ["profile", "tonic", "phrase-start", "cadence", "leading-tone"]}));
+
+    progress.update("chords", 0.0, "chords in the key");
+    let beat_chords = chords::decode(&beat_evidence, Some((k.tonic, k.minor)));
+    let chord_segments = chord_timeline(&beat_chords, &edges, fe.duration_s);
+    progress.update("chords", 1.0, "done");
+    stages.done(
+        "chords",
+        "1",
+        json!({"vocabulary": chords::QUALITIES.iter().map(|q| q.0).collect::<Vec<_>>(), "method": "beat-synchronous templates + metric HMM, key prior"}),
+    );
 
     progress.update("levels", 0.0, "loudness and width");
     let session = assemble(&fe, &track, &m, &sub, downbeats, chord_segments, &secs, k, &chroma_frames, stages, progress);

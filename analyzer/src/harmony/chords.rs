@@ -124,6 +124,21 @@ pub fn vocabulary() -> Vec<Chord> {
         .collect()
 }
 
+/// Prior bias (cosine units) for chords whose notes all belong to the key, once the key is
+/// known: where the audio leaves the third open (power chords, bare fifths) the diatonic
+/// quality wins — the key–chord dependence of Mauch & Dixon (2010).
+const IN_KEY_BIAS: f32 = 0.04;
+
+/// Pitch classes of a key's scale: major, or natural minor with the raised seventh.
+pub fn key_scale(tonic: u8, minor: bool) -> [bool; 12] {
+    let steps: &[u8] = if minor { &[0, 2, 3, 5, 7, 8, 10, 11] } else { &[0, 2, 4, 5, 7, 9, 11] };
+    let mut s = [false; 12];
+    for &st in steps {
+        s[((tonic + st) % 12) as usize] = true;
+    }
+    s
+}
+
 /// Per-beat evidence for the chord decoder.
 pub struct BeatChroma<'a> {
     /// Treble chroma per beat.
@@ -134,14 +149,29 @@ pub struct BeatChroma<'a> {
     pub downbeat: &'a [bool],
 }
 
-/// Decodes one chord (or `None`) per beat.
-pub fn decode(ev: &BeatChroma<'_>) -> Vec<Option<Chord>> {
+/// Decodes one chord (or `None`) per beat; with `key` (tonic, minor) the chords of the key get
+/// a small prior advantage.
+pub fn decode(ev: &BeatChroma<'_>, key: Option<(u8, bool)>) -> Vec<Option<Chord>> {
     let n = ev.treble.len();
     if n == 0 {
         return Vec::new();
     }
     let vocab = vocabulary();
     let templates: Vec<[f32; 12]> = vocab.iter().map(|&c| template(c)).collect();
+    let key_bias: Vec<f32> = vocab
+        .iter()
+        .map(|c| match key {
+            Some((tonic, minor)) => {
+                let scale = key_scale(tonic, minor);
+                if c.pitch_classes().all(|pc| scale[pc as usize]) {
+                    IN_KEY_BIAS
+                } else {
+                    0.0
+                }
+            }
+            None => 0.0,
+        })
+        .collect();
     let s = vocab.len() + 1; // last state = N
     let energy: Vec<f32> = ev.treble.iter().map(|c| c.iter().map(|v| v * v).sum::<f32>().sqrt()).collect();
     let mut sorted = energy.clone();
@@ -153,7 +183,7 @@ pub fn decode(ev: &BeatChroma<'_>) -> Vec<Option<Chord>> {
         for (j, (c, t)) in vocab.iter().zip(&templates).enumerate() {
             let cos = super::chroma::cosine(&ev.treble[i], t);
             let bass = ev.bass[i][c.root as usize] / bmax;
-            emis[i * s + j] = BETA * (cos + BASS_WEIGHT * bass + QUALITY_BIAS[c.quality as usize]);
+            emis[i * s + j] = BETA * (cos + BASS_WEIGHT * bass + QUALITY_BIAS[c.quality as usize] + key_bias[j]);
         }
         // N: a fixed threshold, raised where the beat carries little pitched energy.
         let quiet = (1.0 - energy[i] / (0.15 * median)).clamp(0.0, 1.0);
@@ -230,9 +260,22 @@ mod tests {
                 down.push(b == 0);
             }
         }
-        let out = decode(&BeatChroma { treble: &treble, bass: &bass, downbeat: &down });
+        let out = decode(&BeatChroma { treble: &treble, bass: &bass, downbeat: &down }, None);
         let labels: Vec<String> = out.iter().step_by(4).map(|&c| label(c)).collect();
         assert_eq!(labels, vec!["A:min7", "D:min7", "G:7", "C:maj7"]);
+    }
+
+    #[test]
+    fn key_decides_the_third_of_a_power_chord() {
+        // C#5 (C#, G#) over a C# bass: minor in E major (vi), major in F# major (V).
+        let treble = vec![chroma_of(&[1, 8]); 8];
+        let mut b = [0.0f32; 12];
+        b[1] = 1.0;
+        let bass = vec![b; 8];
+        let down: Vec<bool> = (0..8).map(|i| i % 4 == 0).collect();
+        let ev = BeatChroma { treble: &treble, bass: &bass, downbeat: &down };
+        assert_eq!(label(decode(&ev, Some((4, false)))[0]), "C#:min");
+        assert_eq!(label(decode(&ev, Some((6, false)))[0]), "C#:maj");
     }
 
     #[test]
@@ -243,7 +286,7 @@ mod tests {
         }
         let bass = vec![[0.0f32; 12]; 8];
         let down: Vec<bool> = (0..8).map(|i| i % 4 == 0).collect();
-        let out = decode(&BeatChroma { treble: &treble, bass: &bass, downbeat: &down });
+        let out = decode(&BeatChroma { treble: &treble, bass: &bass, downbeat: &down }, None);
         assert_eq!(label(out[0]), "C:maj");
         assert_eq!(label(out[6]), "N");
     }
