@@ -236,8 +236,8 @@ fn assemble(
     let tonic = chords::PITCH_NAMES[k.tonic as usize].to_string();
     let mode = if k.minor { "minor" } else { "major" }.to_string();
     let section_value = |s: &structure::Section| session::SectionValue {
-        start: s.start,
-        end: s.end,
+        start: round(s.start, 4),
+        end: round(s.end, 4),
         label: s.label.clone(),
         side_to_mid_db: None,
         rms_dbfs: None,

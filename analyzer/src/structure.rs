@@ -29,7 +29,9 @@ pub const MIN_BARS: usize = 2;
 /// Peak threshold, standard deviations above the mean novelty.
 pub const PEAK_SD: f64 = 0.5;
 /// Distance under which two sections get the same label.
-const SAME_LABEL_DISTANCE: f64 = 0.35;
+const SAME_LABEL_DISTANCE: f64 = 0.2;
+/// Weight of the chord-sequence distance against the timbre distance in labelling.
+const SEQUENCE_WEIGHT: f64 = 0.6;
 
 /// A section: bar range and label.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +95,12 @@ fn bar_features(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> BarFeatures {
     }
 }
 
+/// Harmonic distance of two bars: cosine distance of their treble chroma plus half that of
+/// their bass chroma (0 to 1.5).
+fn bar_distance(f: &BarFeatures, a: usize, b: usize) -> f64 {
+    f64::from(1.0 - cosine(&f.treble[a], &f.treble[b])) + 0.5 * f64::from(1.0 - cosine(&f.bass[a], &f.bass[b]))
+}
+
 fn timbre_similarity(a: &[f64], b: &[f64]) -> f64 {
     let d2: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len().max(1) as f64;
     (-d2 / 2.0).exp()
@@ -135,17 +143,6 @@ fn standardise(v: &[f64]) -> Vec<f64> {
     v.iter().map(|x| if sd > 1e-12 { (x - m) / sd } else { 0.0 }).collect()
 }
 
-fn mean_chroma(v: &[[f32; 12]]) -> [f32; 12] {
-    let mut acc = [0.0f32; 12];
-    for c in v {
-        let n = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-        for (a, x) in acc.iter_mut().zip(c) {
-            *a += x / n;
-        }
-    }
-    acc
-}
-
 /// Boundary novelty at each barline (index = bar that starts there).
 pub fn novelty(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<f64> {
     let f = bar_features(bars, chroma, onsets);
@@ -156,9 +153,7 @@ pub fn novelty(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<f64> {
     // the PHRASE_BARS bars before it. Inside a section that loops a phrase the two windows hold
     // the same chords in the same order; across a change of progression they do not, even when
     // the two progressions use the same chords.
-    let bar_dist = |a: usize, b: usize| {
-        f64::from(1.0 - cosine(&f.treble[a], &f.treble[b])) + 0.5 * f64::from(1.0 - cosine(&f.bass[a], &f.bass[b]))
-    };
+    let bar_dist = |a: usize, b: usize| bar_distance(&f, a, b);
     let harmony: Vec<f64> = (0..n)
         .map(|i| {
             // Near the end the window after the barline may be shorter (a two-bar outro).
@@ -239,26 +234,27 @@ pub fn sections(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<Section> 
     cuts.extend(pick_boundaries(&nov));
     cuts.push(n);
     let f = bar_features(bars, chroma, onsets);
-    // Section descriptors: mean harmony and mean timbre.
-    let desc: Vec<([f32; 12], [f32; 12], Vec<f64>)> = cuts
+    // Section distance: the chord sequences compared bar by bar from each section's start (the
+    // same progression in the same order, up to two phrases), and the mean timbre.
+    let mean_timbre: Vec<Vec<f64>> = cuts
         .windows(2)
         .map(|w| {
             let t = &f.timbre[w[0]..w[1]];
-            let dim = t[0].len();
-            let mean_t: Vec<f64> = (0..dim).map(|j| t.iter().map(|r| r[j]).sum::<f64>() / t.len() as f64).collect();
-            (mean_chroma(&f.treble[w[0]..w[1]]), mean_chroma(&f.bass[w[0]..w[1]]), mean_t)
+            (0..t[0].len()).map(|j| t.iter().map(|r| r[j]).sum::<f64>() / t.len() as f64).collect()
         })
         .collect();
     let dist = |a: usize, b: usize| {
-        let h = 1.0 - f64::from(cosine(&desc[a].0, &desc[b].0));
-        let bb = 1.0 - f64::from(cosine(&desc[a].1, &desc[b].1));
-        let t = 1.0 - timbre_similarity(&desc[a].2, &desc[b].2);
-        0.4 * h + 0.2 * bb + 0.4 * t
+        let (a0, a1, b0, b1) = (cuts[a], cuts[a + 1], cuts[b], cuts[b + 1]);
+        let len = (a1 - a0).min(b1 - b0).min(2 * PHRASE_BARS);
+        let h = (0..len).map(|k| bar_distance(&f, a0 + k, b0 + k)).sum::<f64>() / len.max(1) as f64 / 1.5;
+        let t = 1.0 - timbre_similarity(&mean_timbre[a], &mean_timbre[b]);
+        SEQUENCE_WEIGHT * h + (1.0 - SEQUENCE_WEIGHT) * t
     };
+    let count = cuts.len() - 1;
     // Label in order of first appearance; each section joins the closest earlier label.
     let mut labels: Vec<usize> = Vec::new();
     let mut reps: Vec<Vec<usize>> = Vec::new();
-    for s in 0..desc.len() {
+    for s in 0..count {
         let mut best = (f64::MAX, usize::MAX);
         for (l, members) in reps.iter().enumerate() {
             let d = members.iter().map(|&m| dist(s, m)).sum::<f64>() / members.len() as f64;

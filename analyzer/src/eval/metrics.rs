@@ -217,6 +217,40 @@ pub fn chord_overlap(reference: &[(f64, f64, String)], estimate: &[(f64, f64, St
     (total > 0.0).then(|| good / total)
 }
 
+/// Pairwise frame-clustering F-measure of section labels (mir_eval.segment.pairwise): frames
+/// every `frame_s` over the reference span; a pair of frames agrees when both segmentations
+/// give the two frames the same label, or both give different labels.
+pub fn pairwise_labels(reference: &[(f64, f64, String)], estimate: &[(f64, f64, String)], frame_s: f64) -> Prf {
+    let (Some(first), Some(last)) = (reference.first(), reference.last()) else {
+        return Prf { f: 0.0, precision: 0.0, recall: 0.0 };
+    };
+    let label_at = |segs: &[(f64, f64, String)], t: f64| -> Option<String> {
+        segs.iter().find(|s| s.0 <= t && t < s.1).map(|s| s.2.clone())
+    };
+    let mut r = Vec::new();
+    let mut e = Vec::new();
+    let mut t = first.0 + frame_s / 2.0;
+    while t < last.1 {
+        r.push(label_at(reference, t));
+        e.push(label_at(estimate, t));
+        t += frame_s;
+    }
+    let (mut both, mut ref_same, mut est_same) = (0u64, 0u64, 0u64);
+    for i in 0..r.len() {
+        for j in i + 1..r.len() {
+            let rs = r[i].is_some() && r[i] == r[j];
+            let es = e[i].is_some() && e[i] == e[j];
+            ref_same += u64::from(rs);
+            est_same += u64::from(es);
+            both += u64::from(rs && es);
+        }
+    }
+    let p = if est_same > 0 { both as f64 / est_same as f64 } else { 0.0 };
+    let rc = if ref_same > 0 { both as f64 / ref_same as f64 } else { 0.0 };
+    let f = if p + rc > 0.0 { 2.0 * p * rc / (p + rc) } else { 0.0 };
+    Prf { f, precision: p, recall: rc }
+}
+
 /// Boundaries of a segmentation: every start and the last end.
 pub fn boundaries(segments: &[(f64, f64)]) -> Vec<f64> {
     let mut b: Vec<f64> = segments.iter().map(|s| s.0).collect();
@@ -286,6 +320,22 @@ mod tests {
         // Estimate covering only half the span: the rest counts as N (wrong).
         let half = vec![s(0.0, 2.0, "A:min")];
         assert!((chord_overlap(&reference, &half, ChordRule::MajMin).unwrap() - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pairwise_label_agreement() {
+        let s = |a: f64, b: f64, l: &str| (a, b, l.to_string());
+        let reference = vec![s(0.0, 10.0, "verse"), s(10.0, 20.0, "chorus"), s(20.0, 30.0, "verse")];
+        let renamed = vec![s(0.0, 10.0, "A"), s(10.0, 20.0, "B"), s(20.0, 30.0, "A")];
+        assert!((pairwise_labels(&reference, &renamed, 1.0).f - 1.0).abs() < 1e-12);
+        // Everything one label: recall 1, precision = same-pairs share.
+        let one = vec![s(0.0, 30.0, "A")];
+        let p = pairwise_labels(&reference, &one, 1.0);
+        assert!((p.recall - 1.0).abs() < 1e-12);
+        // 30 frames, 435 pairs: the reference pairs 20 verse frames (190 pairs) and 10 chorus
+        // frames (45 pairs).
+        let ref_same = 190.0 + 45.0;
+        assert!((p.precision - ref_same / 435.0).abs() < 1e-12);
     }
 
     #[test]

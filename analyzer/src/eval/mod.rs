@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::session::Session;
-use metrics::{boundaries, chord_overlap, f_measure, key_score, parse_key, tempo_acc1, tempo_acc2, ChordRule};
+use metrics::{boundaries, chord_overlap, f_measure, key_score, pairwise_labels, parse_key, tempo_acc1, tempo_acc2, ChordRule};
 
 /// The parts of a corpus `truth.json` that the profile is scored on.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +73,7 @@ pub struct SongScore {
     pub chords_sevenths: f64,
     pub sections_f3: f64,
     pub sections_f05: f64,
+    pub sections_pairwise_f: f64,
     pub loudness_error_lu: f64,
     pub analyze_s: f64,
 }
@@ -107,6 +108,7 @@ pub fn score(song: &str, s: &Session, t: &Truth, analyze_s: f64) -> SongScore {
         chords_sevenths: chord_overlap(&ref_chords, &est_chords, ChordRule::Sevenths).unwrap_or(0.0),
         sections_f3: f_measure(&ref_bounds, &est_bounds, 3.0).f,
         sections_f05: f_measure(&ref_bounds, &est_bounds, 0.5).f,
+        sections_pairwise_f: pairwise_labels(&seg(&t.sections), &s.sections.iter().map(|x| (x.start, x.end, x.label.clone())).collect::<Vec<_>>(), 0.1).f,
         loudness_error_lu: (s.loudness.integrated_lufs - t.mix.lufs_integrated).abs(),
         analyze_s,
     }
@@ -175,6 +177,7 @@ pub fn run(dir: &Path, progress: &dyn Progress, on_song: &mut dyn FnMut(&SongSco
         chords_sevenths: mean_of(&|s| s.chords_sevenths),
         sections_f3: mean_of(&|s| s.sections_f3),
         sections_f05: mean_of(&|s| s.sections_f05),
+        sections_pairwise_f: mean_of(&|s| s.sections_pairwise_f),
         loudness_error_lu: mean_of(&|s| s.loudness_error_lu),
         analyze_s: mean_of(&|s| s.analyze_s),
     };
@@ -188,8 +191,8 @@ pub fn run(dir: &Path, progress: &dyn Progress, on_song: &mut dyn FnMut(&SongSco
 /// Column header of [`row`].
 pub fn header() -> String {
     format!(
-        "{:<24} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
-        "song", "beatF", "dbF", "acc1", "acc2", "meter", "key", "majmin", "7ths", "sec@3", "sec@.5", "LU err", "sec", "tempo / meter / key (est vs ref)"
+        "{:<24} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
+        "song", "beatF", "dbF", "acc1", "acc2", "meter", "key", "majmin", "7ths", "sec@3", "sec@.5", "pairF", "LU err", "sec", "tempo / meter / key (est vs ref)"
     )
 }
 
@@ -201,7 +204,7 @@ pub fn row(s: &SongScore) -> String {
         format!("{:.1}/{:.0} {} {} vs {}", s.tempo_est, s.tempo_ref, s.meter_est, s.key_est, s.key_ref)
     };
     format!(
-        "{:<24} {:>6.3} {:>6.3} {:>5.2} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.2} {:>6.2}  {}",
+        "{:<24} {:>6.3} {:>6.3} {:>5.2} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.2} {:>6.2}  {}",
         truncate(&s.song, 24),
         s.beat_f,
         s.downbeat_f,
@@ -213,6 +216,7 @@ pub fn row(s: &SongScore) -> String {
         s.chords_sevenths,
         s.sections_f3,
         s.sections_f05,
+        s.sections_pairwise_f,
         s.loudness_error_lu,
         s.analyze_s,
         detail

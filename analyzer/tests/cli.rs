@@ -1,0 +1,207 @@
+//! The `auralis` binary end to end: every kind of bad input gets one clear error line that names
+//! the file, a non-zero exit code and no panic; a good run writes a session; a failed run leaves
+//! the previous session untouched.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use auralis::progress::ProgressEvent;
+use auralis::session::Session;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_auralis"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("auralis-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn analyze(track: &Path, out: &Path) -> Output {
+    bin()
+        .args(["analyze", "--progress", "none"])
+        .arg(track)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// Asserts the run failed with `code`, printing exactly one error line that names `track` and
+/// contains `phrase`.
+fn assert_bad_input(track: &Path, code: i32, phrase: &str) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch(&format!("bad-out-{run}-{}", track.file_name().unwrap().to_string_lossy()));
+    let out = dir.join("session");
+    let o = analyze(track, &out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{track:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("auralis: error: "), "{stderr}");
+    assert!(lines[0].contains(&track.display().to_string()), "names the file: {stderr}");
+    assert!(lines[0].contains(phrase), "expected {phrase:?} in {stderr}");
+    // A folder this run created is not left behind empty.
+    assert!(!out.exists(), "left {out:?} behind");
+}
+
+fn write_wav(path: &Path, rate: u32, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample((s * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn tone(rate: u32, seconds: f64) -> Vec<f32> {
+    (0..(seconds * f64::from(rate)) as usize)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin())
+        .collect()
+}
+
+/// A RIFF/WAVE file with the given `fmt ` fields and `data_bytes` bytes of data.
+fn raw_wav(format_tag: u16, channels: u16, rate: u32, bits: u16, data_bytes: usize) -> Vec<u8> {
+    let align = channels * bits / 8;
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&((36 + data_bytes) as u32).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&format_tag.to_le_bytes());
+    v.extend_from_slice(&channels.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    v.extend_from_slice(&(rate * u32::from(align)).to_le_bytes());
+    v.extend_from_slice(&align.to_le_bytes());
+    v.extend_from_slice(&bits.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&(data_bytes as u32).to_le_bytes());
+    v.extend((0..data_bytes).map(|i| (i * 37 % 251) as u8));
+    v
+}
+
+#[test]
+fn missing_file() {
+    let p = scratch("missing").join("no-such-track.wav");
+    assert_bad_input(&p, 66, "file not found");
+}
+
+#[test]
+fn directory_instead_of_file() {
+    let p = scratch("is-dir");
+    assert_bad_input(&p, 66, "not a file");
+}
+
+#[test]
+fn empty_file() {
+    let p = scratch("empty").join("empty.wav");
+    std::fs::write(&p, b"").unwrap();
+    assert_bad_input(&p, 65, "the file is empty");
+}
+
+#[test]
+fn not_audio() {
+    let p = scratch("text").join("notes.mp3");
+    std::fs::write(&p, "these are my lyrics, not a song\n".repeat(200)).unwrap();
+    assert_bad_input(&p, 65, "not a recognised audio file");
+}
+
+#[test]
+fn truncated_file() {
+    let p = scratch("trunc").join("cut.wav");
+    write_wav(&p, 44_100, &tone(44_100, 2.0));
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    assert_bad_input(&p, 65, "truncated");
+}
+
+#[test]
+fn zero_length() {
+    let p = scratch("zero").join("zero.wav");
+    write_wav(&p, 44_100, &[]);
+    assert_bad_input(&p, 65, "zero length");
+}
+
+#[test]
+fn unsupported_codec() {
+    // Format tag 0x0161: Windows Media Audio in a WAV container.
+    let p = scratch("codec").join("wma.wav");
+    std::fs::write(&p, raw_wav(0x0161, 2, 44_100, 16, 4096)).unwrap();
+    assert_bad_input(&p, 65, "unsupported");
+}
+
+#[test]
+fn silence() {
+    let p = scratch("silence").join("silence.wav");
+    write_wav(&p, 44_100, &vec![0.0; 44_100 * 2]);
+    assert_bad_input(&p, 65, "silent");
+}
+
+#[test]
+fn absurd_sample_rate() {
+    for rate in [1u32, 4_000_000] {
+        let p = scratch(&format!("rate{rate}")).join("rate.wav");
+        std::fs::write(&p, raw_wav(1, 1, rate, 16, 8000)).unwrap();
+        assert_bad_input(&p, 65, "sample rate");
+    }
+}
+
+#[test]
+fn good_run_writes_a_session_and_a_bad_run_keeps_it() {
+    let dir = scratch("good");
+    let track = dir.join("demo.wav");
+    let o = bin().args(["demo", "-o"]).arg(&track).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.join("session");
+    let o = bin()
+        .args(["analyze", "--progress", "json"])
+        .arg(&track)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Progress: every stdout line is an event; the last one says where the session is.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let events: Vec<ProgressEvent> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.iter().any(|e| e.stage == "decode"));
+    assert!(events.iter().any(|e| e.stage == "rhythm"));
+    let last = events.last().unwrap();
+    assert_eq!(last.stage, "done");
+    assert!(last.message.ends_with("session.json"));
+
+    let json_path = out.join("session.json");
+    let before = std::fs::read(&json_path).unwrap();
+    let s: Session = serde_json::from_slice(&before).unwrap();
+    assert_eq!(s.schema, "auralis.session/1");
+    assert_eq!(s.source.original.as_deref(), Some("original.wav"));
+    assert!(out.join("original.wav").is_file());
+
+    // A failing run into the same folder changes nothing and leaves no temporary file.
+    let bad = dir.join("bad.wav");
+    std::fs::write(&bad, b"RIFF....WAVEjunk").unwrap();
+    let o = analyze(&bad, &out);
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read(&json_path).unwrap(), before);
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let o = bin().arg("transmogrify").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
