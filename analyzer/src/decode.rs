@@ -167,10 +167,7 @@ impl Decoder {
             codec,
             length_is_exact,
         };
-        let fold = channels_decl
-            .as_ref()
-            .map(fold_for)
-            .unwrap_or(Fold::Stereo);
+        let fold = channels_decl.as_ref().map(fold_for).unwrap_or(Fold::Stereo);
         Ok(Decoder {
             reader,
             decoder,
@@ -328,12 +325,10 @@ fn probe_error(path: &Path, e: SymError) -> Error {
             path: path.into(),
             detail: detail.to_string(),
         },
-        SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::Malformed {
-                path: path.into(),
-                detail: "the header is cut short".into(),
-            }
-        }
+        SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Error::Malformed {
+            path: path.into(),
+            detail: "the header is cut short".into(),
+        },
         SymError::IoError(e) => Error::io(path, "reading the file", e),
         SymError::LimitError(what) => Error::Limit {
             path: path.into(),
@@ -436,7 +431,17 @@ mod tests {
             panic!("expected a matrix")
         };
         let h = std::f32::consts::FRAC_1_SQRT_2;
-        assert_eq!(g, vec![(1.0, 0.0), (0.0, 1.0), (h, h), (0.0, 0.0), (h, 0.0), (0.0, h)]);
+        assert_eq!(
+            g,
+            vec![
+                (1.0, 0.0),
+                (0.0, 1.0),
+                (h, h),
+                (0.0, 0.0),
+                (h, 0.0),
+                (0.0, h)
+            ]
+        );
     }
 
     #[test]
@@ -444,7 +449,12 @@ mod tests {
         let planes = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 1.0]];
         let mut out = Vec::new();
         let h = std::f32::consts::FRAC_1_SQRT_2;
-        fold_to_stereo(&Fold::Matrix(vec![(1.0, 0.0), (0.0, 1.0), (h, h)]), &planes, 2, &mut out);
+        fold_to_stereo(
+            &Fold::Matrix(vec![(1.0, 0.0), (0.0, 1.0), (h, h)]),
+            &planes,
+            2,
+            &mut out,
+        );
         assert!((out[0] - (1.0 + h)).abs() < 1e-6);
         assert!((out[1] - h).abs() < 1e-6);
         assert!((out[2] - h).abs() < 1e-6);

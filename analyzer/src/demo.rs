@@ -25,10 +25,24 @@ pub const KEY: &str = "D minor";
 
 /// Chords of each bar: (root pitch class, minor?).
 const BARS: &[(u8, bool)] = &[
-    (2, true), (10, false), // intro
-    (2, true), (10, false), (7, true), (9, false), (2, true), (10, false), (7, true), (9, false), // A
-    (10, false), (0, false), (2, true), (9, false), // B
-    (2, true), (10, false), (7, true), (9, false), // A
+    (2, true),
+    (10, false), // intro
+    (2, true),
+    (10, false),
+    (7, true),
+    (9, false),
+    (2, true),
+    (10, false),
+    (7, true),
+    (9, false), // A
+    (10, false),
+    (0, false),
+    (2, true),
+    (9, false), // B
+    (2, true),
+    (10, false),
+    (7, true),
+    (9, false), // A
 ];
 /// Final bar: the tonic.
 const LAST: (u8, bool) = (2, true);
@@ -54,12 +68,16 @@ pub fn bars() -> usize {
 
 /// Beat times of the demo, seconds.
 pub fn beats() -> Vec<f64> {
-    (0..bars() * BEATS_PER_BAR).map(|b| LEAD_IN_S + b as f64 * beat_s()).collect()
+    (0..bars() * BEATS_PER_BAR)
+        .map(|b| LEAD_IN_S + b as f64 * beat_s())
+        .collect()
 }
 
 /// Chord labels per bar (Harte).
 pub fn chord_labels() -> Vec<String> {
-    const NAMES: [&str; 12] = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+    const NAMES: [&str; 12] = [
+        "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+    ];
     BARS.iter()
         .chain(std::iter::once(&LAST))
         .map(|&(r, m)| format!("{}:{}", NAMES[r as usize], if m { "min" } else { "maj" }))
@@ -84,7 +102,16 @@ fn hz(midi: f64) -> f64 {
 
 /// Adds a tone with `harmonics` partials (amplitude 1/h·decay) to both channels.
 #[allow(clippy::too_many_arguments)]
-fn tone(out: &mut [[f64; 2]], start: f64, dur: f64, f0: f64, amp: f64, harmonics: usize, attack: f64, pan: f64) {
+fn tone(
+    out: &mut [[f64; 2]],
+    start: f64,
+    dur: f64,
+    f0: f64,
+    amp: f64,
+    harmonics: usize,
+    attack: f64,
+    pan: f64,
+) {
     let rate = f64::from(RATE);
     let s0 = (start * rate) as usize;
     let n = ((dur + 0.15) * rate) as usize;
@@ -95,7 +122,12 @@ fn tone(out: &mut [[f64; 2]], start: f64, dur: f64, f0: f64, amp: f64, harmonics
             break;
         }
         let t = i as f64 / rate;
-        let env = (t / attack).min(1.0) * if t > dur { (-(t - dur) / 0.04).exp() } else { 1.0 };
+        let env = (t / attack).min(1.0)
+            * if t > dur {
+                (-(t - dur) / 0.04).exp()
+            } else {
+                1.0
+            };
         let mut v = 0.0;
         for h in 1..=harmonics {
             let fh = f0 * h as f64;
@@ -124,19 +156,50 @@ fn kick(out: &mut [[f64; 2]], start: f64, amp: f64) {
     }
 }
 
-fn noise_hit(out: &mut [[f64; 2]], start: f64, amp: f64, decay: f64, tone_hz: f64, highpass: bool, pan: f64, rng: &mut Rng) {
+/// A noise-based drum hit: snare (noise and a tone body) or hat (high-passed noise).
+struct NoiseHit {
+    amp: f64,
+    decay_s: f64,
+    tone_hz: f64,
+    highpass: bool,
+    pan: f64,
+}
+
+const SNARE: NoiseHit = NoiseHit {
+    amp: 0.16,
+    decay_s: 0.06,
+    tone_hz: 190.0,
+    highpass: false,
+    pan: 0.0,
+};
+const HAT: NoiseHit = NoiseHit {
+    amp: 0.045,
+    decay_s: 0.015,
+    tone_hz: 0.0,
+    highpass: true,
+    pan: 0.4,
+};
+
+fn noise_hit(out: &mut [[f64; 2]], start: f64, hit: &NoiseHit, rng: &mut Rng) {
     let rate = f64::from(RATE);
     let s0 = (start * rate) as usize;
-    let (gl, gr) = (((1.0 - pan) * 0.5).sqrt(), ((1.0 + pan) * 0.5).sqrt());
+    let (gl, gr) = (
+        ((1.0 - hit.pan) * 0.5).sqrt(),
+        ((1.0 + hit.pan) * 0.5).sqrt(),
+    );
     let mut prev = 0.0;
-    for i in 0..(decay * 6.0 * rate) as usize {
+    for i in 0..(hit.decay_s * 6.0 * rate) as usize {
         let Some(o) = out.get_mut(s0 + i) else { break };
         let t = i as f64 / rate;
         let n = rng.next();
-        let x = if highpass { n - prev } else { n };
+        let x = if hit.highpass { n - prev } else { n };
         prev = n;
-        let body = if tone_hz > 0.0 { 0.6 * (2.0 * PI * tone_hz * t).sin() } else { 0.0 };
-        let v = amp * (x + body) * (-t / decay).exp();
+        let body = if hit.tone_hz > 0.0 {
+            0.6 * (2.0 * PI * hit.tone_hz * t).sin()
+        } else {
+            0.0
+        };
+        let v = hit.amp * (x + body) * (-t / hit.decay_s).exp();
         o[0] += v * gl;
         o[1] += v * gr;
     }
@@ -160,15 +223,42 @@ pub fn render() -> Vec<[f32; 2]> {
         for (k, iv) in [0.0, third, 7.0].iter().enumerate() {
             let pan = [-0.3, 0.3, 0.0][k];
             // Chords re-struck on beats 1 and 3.
-            tone(&mut out, t0, bar_len * 0.5 - 0.02, hz(base + iv), 0.07, 6, 0.01, pan);
+            tone(
+                &mut out,
+                t0,
+                bar_len * 0.5 - 0.02,
+                hz(base + iv),
+                0.07,
+                6,
+                0.01,
+                pan,
+            );
             if !last {
-                tone(&mut out, t0 + 2.0 * b, 2.0 * b - 0.05, hz(base + iv), 0.06, 6, 0.01, pan);
+                tone(
+                    &mut out,
+                    t0 + 2.0 * b,
+                    2.0 * b - 0.05,
+                    hz(base + iv),
+                    0.06,
+                    6,
+                    0.01,
+                    pan,
+                );
             }
         }
         let bass = 38.0 + f64::from((root + 12 - 2) % 12); // D2 upwards
         let bass_beats: &[f64] = if last { &[0.0] } else { &[0.0, 1.5, 2.0, 3.0] };
         for &beat in bass_beats {
-            tone(&mut out, t0 + beat * b, 0.45 * b, hz(bass), 0.22, 5, 0.005, 0.0);
+            tone(
+                &mut out,
+                t0 + beat * b,
+                0.45 * b,
+                hz(bass),
+                0.22,
+                5,
+                0.005,
+                0.0,
+            );
         }
         if sec > 0 && !last {
             for beat in 0..BEATS_PER_BAR {
@@ -176,10 +266,10 @@ pub fn render() -> Vec<[f32; 2]> {
                 if beat % 2 == 0 {
                     kick(&mut out, t, 0.55);
                 } else {
-                    noise_hit(&mut out, t, 0.16, 0.06, 190.0, false, 0.0, &mut rng);
+                    noise_hit(&mut out, t, &SNARE, &mut rng);
                 }
                 for half in [0.0, 0.5] {
-                    noise_hit(&mut out, t + half * b, 0.045, 0.015, 0.0, true, 0.4, &mut rng);
+                    noise_hit(&mut out, t + half * b, &HAT, &mut rng);
                 }
             }
             kick(&mut out, t0 + 2.5 * b, 0.4);
@@ -187,7 +277,11 @@ pub fn render() -> Vec<[f32; 2]> {
         if sec == 2 {
             for (i, &p) in lead.iter().enumerate() {
                 let t = t0 + i as f64 * 0.5 * b;
-                let p = if i % 2 == 0 { p } else { p - f64::from(u8::from(i % 4 == 1)) * 2.0 };
+                let p = if i % 2 == 0 {
+                    p
+                } else {
+                    p - f64::from(u8::from(i % 4 == 1)) * 2.0
+                };
                 tone(&mut out, t, 0.45 * b, hz(p), 0.08, 3, 0.01, -0.1);
             }
         }
@@ -195,9 +289,15 @@ pub fn render() -> Vec<[f32; 2]> {
             kick(&mut out, t0, 0.55);
         }
     }
-    let peak = out.iter().flat_map(|f| [f[0].abs(), f[1].abs()]).fold(0.0, f64::max).max(1e-9);
+    let peak = out
+        .iter()
+        .flat_map(|f| [f[0].abs(), f[1].abs()])
+        .fold(0.0, f64::max)
+        .max(1e-9);
     let g = 10f64.powf(-1.0 / 20.0) / peak;
-    out.iter().map(|f| [(f[0] * g) as f32, (f[1] * g) as f32]).collect()
+    out.iter()
+        .map(|f| [(f[0] * g) as f32, (f[1] * g) as f32])
+        .collect()
 }
 
 /// Writes the demo as a 24-bit stereo WAV.
@@ -220,7 +320,8 @@ pub fn write_wav(path: &Path) -> Result<()> {
     let full = f64::from((1 << 23) - 1);
     for f in render() {
         for s in f {
-            w.write_sample((f64::from(s) * full).round() as i32).map_err(io)?;
+            w.write_sample((f64::from(s) * full).round() as i32)
+                .map_err(io)?;
         }
     }
     w.finalize().map_err(io)?;

@@ -65,7 +65,9 @@ pub fn run(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress) ->
 
     let mut resampler = StreamResampler::new(info.sample_rate, ANALYSIS_RATE)?;
     let mut blocks = LevelBlocks::new(info.sample_rate);
-    let mut mono = Vec::with_capacity((expected * f64::from(ANALYSIS_RATE) / f64::from(info.sample_rate)) as usize + 1024);
+    let mut mono = Vec::with_capacity(
+        (expected * f64::from(ANALYSIS_RATE) / f64::from(info.sample_rate)) as usize + 1024,
+    );
     let mut mono_src = Vec::new();
     let decoded: Result<()> = (|| {
         while let Some(chunk) = decoder.next_chunk()? {

@@ -112,7 +112,8 @@ impl LevelBlocks {
 
     /// Crest factor of the whole track: sample peak over RMS, dB.
     pub fn crest_db(&self) -> f64 {
-        let dur = self.frames.iter().map(|&f| f64::from(f)).sum::<f64>() / f64::from(self.sample_rate);
+        let dur =
+            self.frames.iter().map(|&f| f64::from(f)).sum::<f64>() / f64::from(self.sample_rate);
         amp_db(f64::from(self.peak())) - self.rms_dbfs(0.0, dur)
     }
 
@@ -214,7 +215,12 @@ impl LoudnessMeter {
         Loudness {
             integrated_lufs: finite(self.meter.loudness_global().unwrap_or(f64::NEG_INFINITY)),
             true_peak_dbtp: amp_db(tp),
-            loudness_range_lu: self.meter.loudness_range().map(finite).unwrap_or(0.0).max(0.0),
+            loudness_range_lu: self
+                .meter
+                .loudness_range()
+                .map(finite)
+                .unwrap_or(0.0)
+                .max(0.0),
         }
     }
 }

@@ -13,7 +13,11 @@ use auralis::session::{self, PendingFile};
 use auralis::{demo, eval, profile, Error};
 
 #[derive(Parser)]
-#[command(name = "auralis", version, about = "Takes a music track apart and writes an AURALIS session folder")]
+#[command(
+    name = "auralis",
+    version,
+    about = "Takes a music track apart and writes an AURALIS session folder"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,9 +88,10 @@ impl Bars {
         if !std::io::stderr().is_terminal() {
             bar.set_draw_target(ProgressDrawTarget::hidden());
         }
-        let style = ProgressStyle::with_template("{prefix:>10.bold} [{bar:30}] {percent:>3}%  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{prefix:>10.bold} [{bar:30}] {percent:>3}%  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
         Self { bar }
     }
@@ -97,7 +102,8 @@ impl Progress for Bars {
         if self.bar.prefix() != stage {
             self.bar.set_prefix(stage.to_string());
         }
-        self.bar.set_position((fraction.clamp(0.0, 1.0) * 100.0) as u64);
+        self.bar
+            .set_position((fraction.clamp(0.0, 1.0) * 100.0) as u64);
         self.bar.set_message(message.to_string());
     }
 }
@@ -125,7 +131,12 @@ fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// Analyses `track` into `out`; on failure removes `out` if this run created it empty.
-fn analyze_into(track: &Path, out: &Path, write_original: bool, mode: ProgressMode) -> Result<(), Error> {
+fn analyze_into(
+    track: &Path,
+    out: &Path,
+    write_original: bool,
+    mode: ProgressMode,
+) -> Result<(), Error> {
     let created = !out.exists();
     std::fs::create_dir_all(out).map_err(|e| Error::Io {
         path: out.into(),
@@ -136,7 +147,8 @@ fn analyze_into(track: &Path, out: &Path, write_original: bool, mode: ProgressMo
         let started = Instant::now();
         let pending = write_original.then(|| PendingFile::new(&out.join(session::ORIGINAL_FILE)));
         let progress = reporter(mode);
-        let mut analysis = profile::analyze(track, pending.as_ref().map(|p| p.path()), progress.as_ref())?;
+        let mut analysis =
+            profile::analyze(track, pending.as_ref().map(|p| p.path()), progress.as_ref())?;
         if let Some(p) = pending {
             p.commit()?;
             analysis.session.source.original = Some(session::ORIGINAL_FILE.to_string());
@@ -178,7 +190,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             progress,
             no_original,
         } => analyze_into(&track, &out, !no_original, progress),
-        Command::Reconstruct { track, out, progress } => {
+        Command::Reconstruct {
+            track,
+            out,
+            progress,
+        } => {
             let track = match track {
                 Some(t) => t,
                 None => {
@@ -189,7 +205,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                     })?;
                     let demo_path = out.join("demo.wav");
                     if progress != ProgressMode::Json {
-                        eprintln!("no track given: analysing the embedded demo song ({})", demo_path.display());
+                        eprintln!(
+                            "no track given: analysing the embedded demo song ({})",
+                            demo_path.display()
+                        );
                     }
                     demo::write_wav(&demo_path)?;
                     demo_path
@@ -206,7 +225,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 "{} songs in {:.1} s; peak memory {}",
                 report.songs.len(),
                 started.elapsed().as_secs_f64(),
-                peak_rss_bytes().map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "unknown".into())
+                peak_rss_bytes()
+                    .map(|b| format!("{:.0} MB", b as f64 / 1e6))
+                    .unwrap_or_else(|| "unknown".into())
             );
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal {

@@ -55,7 +55,13 @@ impl Onsets {
 /// Triangular log-spaced filterbank: `bands_per_octave` from `f_min` to Nyquist, each band at
 /// least `min_bins` bins wide (so low bands do not collapse onto one bin). Returns, per band,
 /// its centre frequency and its `(bin, weight)` taps.
-pub fn log_filterbank(spec_bins: usize, bin_hz: f64, f_min: f64, f_max: f64, bands_per_octave: f64) -> Vec<(f64, Vec<(usize, f32)>)> {
+pub fn log_filterbank(
+    spec_bins: usize,
+    bin_hz: f64,
+    f_min: f64,
+    f_max: f64,
+    bands_per_octave: f64,
+) -> Vec<(f64, Vec<(usize, f32)>)> {
     let ratio = 2f64.powf(1.0 / bands_per_octave);
     let mut centres = Vec::new();
     let mut f = f_min;
@@ -164,7 +170,8 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Onsets {
             bands[t * nb + b] = taps.iter().map(|&(k, w)| frame[k] * w).sum();
         }
     }
-    let mean = (bands.iter().map(|&x| f64::from(x)).sum::<f64>() / bands.len().max(1) as f64) as f32;
+    let mean =
+        (bands.iter().map(|&x| f64::from(x)).sum::<f64>() / bands.len().max(1) as f64) as f32;
     let x0 = (mean * 1e-3).max(1e-12);
     let (harm, perc) = hpss(&bands, spec.frames, nb);
     let compress = |v: &[f32]| -> Vec<f32> { v.iter().map(|&x| (1.0 + x / x0).ln()).collect() };
@@ -196,8 +203,8 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Onsets {
         out.high[t] = g[2];
         out.total[t] = g[0] + g[1] + g[2];
         let p = flux(&perc, t, nb, &groups);
-        for k in 0..3 {
-            out.perc[k][t] = p[k];
+        for (band, v) in out.perc.iter_mut().zip(p) {
+            band[t] = v;
         }
         out.harmonic[t] = flux(&harm, t, nb, &groups).iter().sum();
     }
@@ -228,7 +235,10 @@ mod tests {
         // Every click is a peak within two frames; nothing else comes near.
         for &t in &times {
             let f = (t * o.frame_rate).round() as usize;
-            let local = o.total[f.saturating_sub(2)..=f + 2].iter().copied().fold(0.0, f32::max);
+            let local = o.total[f.saturating_sub(2)..=f + 2]
+                .iter()
+                .copied()
+                .fold(0.0, f32::max);
             assert!(local > 0.5 * max, "click at {t}");
         }
         let quiet = o.total.iter().enumerate().filter(|(t, &v)| {

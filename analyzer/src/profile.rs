@@ -59,8 +59,15 @@ pub fn sounding_span(fe: &FrontEnd) -> (f64, f64, f64) {
     let loud = sorted[(sorted.len() * 9) / 10];
     let gate = loud - ACTIVE_RANGE_DB;
     let first = curve.iter().position(|&v| v > gate).unwrap_or(0);
-    let last = curve.iter().rposition(|&v| v > gate).unwrap_or(curve.len() - 1);
-    (first as f64 / 10.0, ((last + 1) as f64 / 10.0).min(fe.duration_s), loud)
+    let last = curve
+        .iter()
+        .rposition(|&v| v > gate)
+        .unwrap_or(curve.len() - 1);
+    (
+        first as f64 / 10.0,
+        ((last + 1) as f64 / 10.0).min(fe.duration_s),
+        loud,
+    )
 }
 
 /// Everything measured on one track, before it is written as a session.
@@ -71,7 +78,11 @@ pub struct Analysis {
 
 /// Runs the whole profile on `path`. When `original_wav` is given the decoded audio is written
 /// there (the caller commits it).
-pub fn analyze(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress) -> Result<Analysis> {
+pub fn analyze(
+    path: &Path,
+    original_wav: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<Analysis> {
     let mut stages = Stages::new();
     progress.update("decode", 0.0, "opening");
     let fe = frontend::run(path, original_wav, progress)?;
@@ -136,7 +147,11 @@ pub fn analyze(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress
     progress.update("structure", 0.0, "sections");
     let bar_edges = bar_edges(&downbeats, &track.beats, m.beats_per_bar, fe.duration_s);
     let secs = structure::sections(&bar_edges, &chroma_frames, &onsets);
-    stages.done("structure", "1", json!({"phrase_bars": PHRASE_BARS, "min_bars": structure::MIN_BARS}));
+    stages.done(
+        "structure",
+        "1",
+        json!({"phrase_bars": PHRASE_BARS, "min_bars": structure::MIN_BARS}),
+    );
 
     progress.update("key", 0.0, "key");
     let phrase_starts = phrase_start_beats(&secs, &track.beats, &downbeats);
@@ -161,12 +176,28 @@ pub fn analyze(path: &Path, original_wav: Option<&Path>, progress: &dyn Progress
     );
 
     progress.update("levels", 0.0, "loudness and width");
-    let session = assemble(&fe, &track, &m, &sub, downbeats, chord_segments, &secs, k, &chroma_frames, stages, progress);
+    let session = assemble(
+        &fe,
+        &track,
+        &m,
+        &sub,
+        downbeats,
+        chord_segments,
+        &secs,
+        k,
+        &chroma_frames,
+        stages,
+        progress,
+    );
     Ok(Analysis { session })
 }
 
 /// Chord segments over `[0, duration]`: `N` before the first beat and after the last.
-fn chord_timeline(beat_chords: &[Option<Chord>], edges: &[f64], duration: f64) -> Vec<session::Segment> {
+fn chord_timeline(
+    beat_chords: &[Option<Chord>],
+    edges: &[f64],
+    duration: f64,
+) -> Vec<session::Segment> {
     let mut out: Vec<session::Segment> = Vec::new();
     let mut push = |start: f64, end: f64, label: String| {
         if end <= start {
@@ -196,7 +227,11 @@ fn bar_edges(downbeats: &[f64], beats: &[f64], beats_per_bar: usize, duration: f
     let mut e = downbeats.to_vec();
     if let Some(&last) = downbeats.last() {
         let edges = rhythm::beat_edges(beats);
-        let ibi = if edges.len() >= 2 { edges[edges.len() - 1] - edges[edges.len() - 2] } else { 0.5 };
+        let ibi = if edges.len() >= 2 {
+            edges[edges.len() - 1] - edges[edges.len() - 2]
+        } else {
+            0.5
+        };
         e.push((last + ibi * beats_per_bar as f64).min(duration));
     }
     e
@@ -257,7 +292,11 @@ fn assemble(
         })
         .collect();
     let swing_pos = sub.offbeat_position;
-    stages.done("levels", "1", json!({"standard": "ITU-R BS.1770-4 / EBU R128", "block_s": crate::level::BLOCK_S}));
+    stages.done(
+        "levels",
+        "1",
+        json!({"standard": "ITU-R BS.1770-4 / EBU R128", "block_s": crate::level::BLOCK_S}),
+    );
     progress.update("levels", 1.0, "done");
     let _ = chroma_frames;
     Session {
@@ -339,7 +378,11 @@ fn assemble(
         energy: session::Energy {
             sections: energy_sections,
             frame_rate_hz: ENERGY_FRAME_RATE_HZ,
-            curve: b.energy_curve(ENERGY_FRAME_RATE_HZ).into_iter().map(|v| round(v, 2)).collect(),
+            curve: b
+                .energy_curve(ENERGY_FRAME_RATE_HZ)
+                .into_iter()
+                .map(|v| round(v, 2))
+                .collect(),
         },
         elements: Vec::new(),
         stages: stages.records,

@@ -87,10 +87,14 @@ mod tests {
         sink.update("rhythm", 0.5, "beats");
         let bytes = sink.out.into_inner().unwrap().0;
         let text = String::from_utf8(bytes).unwrap();
-        let events: Vec<ProgressEvent> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let events: Vec<ProgressEvent> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert!(events.len() <= 102, "{} events", events.len());
         assert_eq!(events.last().unwrap().stage, "rhythm");
-        assert!(events.iter().any(|e| e.stage == "decode" && e.fraction == 1.0));
+        assert!(events
+            .iter()
+            .any(|e| e.stage == "decode" && e.fraction == 1.0));
     }
 }

@@ -93,7 +93,8 @@ impl StreamResampler {
         let mut guard = 0;
         while self.frames_out < wanted {
             let partial = self.pending.len().min(CHUNK_FRAMES);
-            self.pending.resize(CHUNK_FRAMES.max(self.pending.len()), 0.0);
+            self.pending
+                .resize(CHUNK_FRAMES.max(self.pending.len()), 0.0);
             self.process(0, Some(partial), out)?;
             self.pending.drain(..CHUNK_FRAMES);
             guard += 1;
@@ -156,7 +157,12 @@ mod tests {
 
     #[test]
     fn length_and_alignment_are_exact() {
-        for (a, b) in [(44_100, 22_050), (48_000, 22_050), (96_000, 22_050), (16_000, 22_050)] {
+        for (a, b) in [
+            (44_100, 22_050),
+            (48_000, 22_050),
+            (96_000, 22_050),
+            (16_000, 22_050),
+        ] {
             let n = 3 * a as usize + 1234;
             let x = sine(440.0, a, n);
             // Feed in odd packet sizes as a decoder would.
@@ -174,12 +180,15 @@ mod tests {
             let w = 2.0 * std::f64::consts::PI * 440.0 / f64::from(b);
             let mid = want / 2;
             let (mut c, mut q) = (0.0f64, 0.0f64);
-            for i in mid..mid + 2000 {
-                c += f64::from(out[i]) * (w * i as f64).sin();
-                q += f64::from(out[i]) * (w * i as f64).cos();
+            for (i, &v) in out.iter().enumerate().skip(mid).take(2000) {
+                c += f64::from(v) * (w * i as f64).sin();
+                q += f64::from(v) * (w * i as f64).cos();
             }
             let lag_samples = -q.atan2(c) / w;
-            assert!(lag_samples.abs() <= 1.0, "{a}->{b}: lag {lag_samples} samples");
+            assert!(
+                lag_samples.abs() <= 1.0,
+                "{a}->{b}: lag {lag_samples} samples"
+            );
             let amp = 2.0 * c.hypot(q) / 2000.0;
             let err: f64 = (mid..mid + 2000)
                 .map(|i| (f64::from(out[i]) - amp * (w * (i as f64 - lag_samples)).sin()).abs())

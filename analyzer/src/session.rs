@@ -234,7 +234,8 @@ pub struct StageRecord {
 
 /// Reads and checks a session document.
 pub fn read(path: &Path) -> Result<Session> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading the session", e))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading the session", e))?;
     let session: Session = serde_json::from_str(&text).map_err(|e| Error::BadTruth {
         path: path.into(),
         detail: format!("not a valid session: {e}"),
@@ -279,7 +280,8 @@ impl PendingFile {
 
     /// Flushes the file to disk and renames it into place.
     pub fn commit(mut self) -> Result<()> {
-        let f = std::fs::File::open(&self.tmp).map_err(|e| Error::io(&self.tmp, "writing (reopening to sync)", e))?;
+        let f = std::fs::File::open(&self.tmp)
+            .map_err(|e| Error::io(&self.tmp, "writing (reopening to sync)", e))?;
         f.sync_all()
             .map_err(|e| Error::io(&self.tmp, "writing (syncing to disk)", e))?;
         std::fs::rename(&self.tmp, &self.dest)

@@ -131,7 +131,9 @@ mod tests {
     #[test]
     fn parallel_frames_match_a_naive_dft() {
         let rate = 8000;
-        let x: Vec<f32> = (0..3000).map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5).collect();
+        let x: Vec<f32> = (0..3000)
+            .map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5)
+            .collect();
         let n_fft = 64;
         let s = stft(&x, rate, n_fft, 16);
         for t in [0, 1, 50, s.frames - 1] {
@@ -139,8 +141,13 @@ mod tests {
                 let (mut re, mut im) = (0.0f64, 0.0f64);
                 for i in 0..n_fft {
                     let idx = (t * 16) as isize - 32 + i as isize;
-                    let v = if idx >= 0 && (idx as usize) < x.len() { f64::from(x[idx as usize]) } else { 0.0 };
-                    let w = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n_fft as f64).cos();
+                    let v = if idx >= 0 && (idx as usize) < x.len() {
+                        f64::from(x[idx as usize])
+                    } else {
+                        0.0
+                    };
+                    let w =
+                        0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n_fft as f64).cos();
                     let ph = -2.0 * std::f64::consts::PI * (k * i) as f64 / n_fft as f64;
                     re += v * w * ph.cos();
                     im += v * w * ph.sin();

@@ -77,7 +77,11 @@ fn bar_features(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> BarFeatures {
             })
             .collect()
     };
-    let (lo, mi, hi) = (density(&onsets.low), density(&onsets.mid), density(&onsets.high));
+    let (lo, mi, hi) = (
+        density(&onsets.low),
+        density(&onsets.mid),
+        density(&onsets.high),
+    );
     let mut timbre: Vec<Vec<f64>> = tim
         .iter()
         .enumerate()
@@ -98,11 +102,13 @@ fn bar_features(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> BarFeatures {
 /// Harmonic distance of two bars: cosine distance of their treble chroma plus half that of
 /// their bass chroma (0 to 1.5).
 fn bar_distance(f: &BarFeatures, a: usize, b: usize) -> f64 {
-    f64::from(1.0 - cosine(&f.treble[a], &f.treble[b])) + 0.5 * f64::from(1.0 - cosine(&f.bass[a], &f.bass[b]))
+    f64::from(1.0 - cosine(&f.treble[a], &f.treble[b]))
+        + 0.5 * f64::from(1.0 - cosine(&f.bass[a], &f.bass[b]))
 }
 
 fn timbre_similarity(a: &[f64], b: &[f64]) -> f64 {
-    let d2: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len().max(1) as f64;
+    let d2: f64 =
+        a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len().max(1) as f64;
     (-d2 / 2.0).exp()
 }
 
@@ -115,15 +121,21 @@ fn foote(sim: &dyn Fn(usize, usize) -> f64, n: usize, w: usize) -> Vec<f64> {
             let mut norm = 0.0;
             for a in 0..w {
                 for b in 0..w {
-                    let g = (-((a as f64 + 0.5).powi(2) + (b as f64 + 0.5).powi(2)) / (2.0 * sigma * sigma)).exp();
-                    let (before_a, before_b) = (i as isize - 1 - a as isize, i as isize - 1 - b as isize);
+                    let g = (-((a as f64 + 0.5).powi(2) + (b as f64 + 0.5).powi(2))
+                        / (2.0 * sigma * sigma))
+                        .exp();
+                    let (before_a, before_b) =
+                        (i as isize - 1 - a as isize, i as isize - 1 - b as isize);
                     let (after_a, after_b) = (i + a, i + b);
                     if before_a < 0 || before_b < 0 || after_a >= n || after_b >= n {
                         // No half-kernels at the edges: they make every first bar a boundary.
                         return 0.0;
                     }
                     let (ba, bb) = (before_a as usize, before_b as usize);
-                    acc += g * (sim(ba, bb) + sim(after_a, after_b) - sim(ba, after_b) - sim(after_a, bb));
+                    acc += g
+                        * (sim(ba, bb) + sim(after_a, after_b)
+                            - sim(ba, after_b)
+                            - sim(after_a, bb));
                     norm += 2.0 * g;
                 }
             }
@@ -140,7 +152,9 @@ fn standardise(v: &[f64]) -> Vec<f64> {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
     let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
-    v.iter().map(|x| if sd > 1e-12 { (x - m) / sd } else { 0.0 }).collect()
+    v.iter()
+        .map(|x| if sd > 1e-12 { (x - m) / sd } else { 0.0 })
+        .collect()
 }
 
 /// Boundary novelty at each barline (index = bar that starts there).
@@ -161,11 +175,18 @@ pub fn novelty(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<f64> {
             if i < PHRASE_BARS || w == 0 {
                 return 0.0;
             }
-            (0..w).map(|k| bar_dist(i + k, i - PHRASE_BARS + k)).sum::<f64>() / w as f64
+            (0..w)
+                .map(|k| bar_dist(i + k, i - PHRASE_BARS + k))
+                .sum::<f64>()
+                / w as f64
         })
         .collect();
     let transition = transition_cues(bars, onsets);
-    let (za, zh, zt) = (standardise(&arrangement), standardise(&harmony), standardise(&transition));
+    let (za, zh, zt) = (
+        standardise(&arrangement),
+        standardise(&harmony),
+        standardise(&transition),
+    );
     (0..n).map(|i| za[i] + zh[i] + zt[i]).collect()
 }
 
@@ -198,7 +219,10 @@ fn transition_cues(bars: &[f64], o: &Onsets) -> Vec<f64> {
         crash[i] = ((1.0 + here) / (1.0 + before)).ln();
     }
     let (zf, zc) = (standardise(&fill), standardise(&crash));
-    zf.iter().zip(&zc).map(|(f, c)| f.max(0.0) + c.max(0.0)).collect()
+    zf.iter()
+        .zip(&zc)
+        .map(|(f, c)| f.max(0.0) + c.max(0.0))
+        .collect()
 }
 
 /// Picks boundaries (bar indices) from novelty: local maxima above the threshold, greedily
@@ -207,9 +231,7 @@ pub fn pick_boundaries(nov: &[f64]) -> Vec<usize> {
     let n = nov.len();
     let z = standardise(nov);
     let mut cands: Vec<usize> = (1..n.saturating_sub(1))
-        .filter(|&i| {
-            z[i] > PEAK_SD && z[i] >= z[i - 1] && z[i] >= z[i + 1]
-        })
+        .filter(|&i| z[i] > PEAK_SD && z[i] >= z[i - 1] && z[i] >= z[i + 1])
         .collect();
     cands.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
     let mut chosen: Vec<usize> = Vec::new();
@@ -240,13 +262,19 @@ pub fn sections(bars: &[f64], chroma: &Chroma, onsets: &Onsets) -> Vec<Section> 
         .windows(2)
         .map(|w| {
             let t = &f.timbre[w[0]..w[1]];
-            (0..t[0].len()).map(|j| t.iter().map(|r| r[j]).sum::<f64>() / t.len() as f64).collect()
+            (0..t[0].len())
+                .map(|j| t.iter().map(|r| r[j]).sum::<f64>() / t.len() as f64)
+                .collect()
         })
         .collect();
     let dist = |a: usize, b: usize| {
         let (a0, a1, b0, b1) = (cuts[a], cuts[a + 1], cuts[b], cuts[b + 1]);
         let len = (a1 - a0).min(b1 - b0).min(2 * PHRASE_BARS);
-        let h = (0..len).map(|k| bar_distance(&f, a0 + k, b0 + k)).sum::<f64>() / len.max(1) as f64 / 1.5;
+        let h = (0..len)
+            .map(|k| bar_distance(&f, a0 + k, b0 + k))
+            .sum::<f64>()
+            / len.max(1) as f64
+            / 1.5;
         let t = 1.0 - timbre_similarity(&mean_timbre[a], &mean_timbre[b]);
         SEQUENCE_WEIGHT * h + (1.0 - SEQUENCE_WEIGHT) * t
     };
@@ -286,7 +314,11 @@ pub fn label_name(i: usize) -> String {
     if i < 26 {
         (letters[i] as char).to_string()
     } else {
-        format!("{}{}", letters[(i / 26 - 1).min(25)] as char, letters[i % 26] as char)
+        format!(
+            "{}{}",
+            letters[(i / 26 - 1).min(25)] as char,
+            letters[i % 26] as char
+        )
     }
 }
 
@@ -310,7 +342,9 @@ mod tests {
         let labels = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
         let sim = |a: usize, b: usize| if labels[a] == labels[b] { 1.0 } else { 0.0 };
         let nov = foote(&sim, labels.len(), 2);
-        let arg = (0..nov.len()).max_by(|&a, &b| nov[a].total_cmp(&nov[b])).unwrap();
+        let arg = (0..nov.len())
+            .max_by(|&a, &b| nov[a].total_cmp(&nov[b]))
+            .unwrap();
         assert_eq!(arg, 6);
     }
 

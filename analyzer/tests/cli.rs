@@ -34,7 +34,10 @@ fn analyze(track: &Path, out: &Path) -> Output {
 fn assert_bad_input(track: &Path, code: i32, phrase: &str) {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = scratch(&format!("bad-out-{run}-{}", track.file_name().unwrap().to_string_lossy()));
+    let dir = scratch(&format!(
+        "bad-out-{run}-{}",
+        track.file_name().unwrap().to_string_lossy()
+    ));
     let out = dir.join("session");
     let o = analyze(track, &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -43,7 +46,10 @@ fn assert_bad_input(track: &Path, code: i32, phrase: &str) {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line expected: {stderr}");
     assert!(lines[0].starts_with("auralis: error: "), "{stderr}");
-    assert!(lines[0].contains(&track.display().to_string()), "names the file: {stderr}");
+    assert!(
+        lines[0].contains(&track.display().to_string()),
+        "names the file: {stderr}"
+    );
     assert!(lines[0].contains(phrase), "expected {phrase:?} in {stderr}");
     // A folder this run created is not left behind empty.
     assert!(!out.exists(), "left {out:?} behind");
@@ -172,7 +178,10 @@ fn good_run_writes_a_session_and_a_bad_run_keeps_it() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Progress: every stdout line is an event; the last one says where the session is.
     let stdout = String::from_utf8_lossy(&o.stdout);
-    let events: Vec<ProgressEvent> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<ProgressEvent> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(events.iter().any(|e| e.stage == "decode"));
     assert!(events.iter().any(|e| e.stage == "rhythm"));
     let last = events.last().unwrap();

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use auralis::decode::Decoder;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -50,8 +52,14 @@ fn check_tone_file(name: &str, seconds: f64, rate: u32) {
     let (l440, l660) = (amplitude(&l, r, 440.0), amplitude(&l, r, 660.0));
     let (r440, r660) = (amplitude(&rr, r, 440.0), amplitude(&rr, r, 660.0));
     let want = 1.0 / 16.0;
-    assert!((l440 - want).abs() < 0.1 * want && l660 < 0.03 * want, "{name}: left {l440} {l660}");
-    assert!((r660 - want).abs() < 0.1 * want && r440 < 0.03 * want, "{name}: right {r440} {r660}");
+    assert!(
+        (l440 - want).abs() < 0.1 * want && l660 < 0.03 * want,
+        "{name}: left {l440} {l660}"
+    );
+    assert!(
+        (r660 - want).abs() < 0.1 * want && r440 < 0.03 * want,
+        "{name}: right {r440} {r660}"
+    );
 }
 
 #[test]
@@ -84,12 +92,24 @@ fn aiff() {
     check_tone_file("tone_l440_r660_short.aiff", 0.3, 22_050);
 }
 
-fn write_wav(path: &Path, rate: u32, channels: u16, bits: u16, float: bool, frames: usize, sample: impl Fn(usize, usize) -> f64) {
+fn write_wav(
+    path: &Path,
+    rate: u32,
+    channels: u16,
+    bits: u16,
+    float: bool,
+    frames: usize,
+    sample: impl Fn(usize, usize) -> f64,
+) {
     let spec = hound::WavSpec {
         channels,
         sample_rate: rate,
         bits_per_sample: bits,
-        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
     };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     let full = ((1i64 << (bits - 1)) - 1) as f64;
@@ -114,11 +134,19 @@ fn sine(i: usize, rate: u32, freq: f64) -> f64 {
 fn wav_integer_and_float_depths() {
     for (bits, float) in [(16, false), (24, false), (32, false), (32, true)] {
         let p = scratch(&format!("d{bits}{float}.wav"));
-        write_wav(&p, 48_000, 2, bits, float, 24_000, |i, c| sine(i, 48_000, if c == 0 { 440.0 } else { 660.0 }));
+        write_wav(&p, 48_000, 2, bits, float, 24_000, |i, c| {
+            sine(i, 48_000, if c == 0 { 440.0 } else { 660.0 })
+        });
         let (r, ch, l, rr) = decode_all(&p);
         assert_eq!((r, ch, l.len()), (48_000, 2, 24_000), "{bits} {float}");
-        assert!((amplitude(&l, r, 440.0) - 0.5).abs() < 0.01, "{bits} {float}");
-        assert!((amplitude(&rr, r, 660.0) - 0.5).abs() < 0.01, "{bits} {float}");
+        assert!(
+            (amplitude(&l, r, 440.0) - 0.5).abs() < 0.01,
+            "{bits} {float}"
+        );
+        assert!(
+            (amplitude(&rr, r, 660.0) - 0.5).abs() < 0.01,
+            "{bits} {float}"
+        );
     }
 }
 
@@ -126,7 +154,9 @@ fn wav_integer_and_float_depths() {
 fn mono_is_duplicated_and_odd_rates_decode() {
     for rate in [8_000, 11_025, 96_000, 192_000] {
         let p = scratch(&format!("mono{rate}.wav"));
-        write_wav(&p, rate, 1, 16, false, rate as usize / 2, |i, _| sine(i, rate, 440.0));
+        write_wav(&p, rate, 1, 16, false, rate as usize / 2, |i, _| {
+            sine(i, rate, 440.0)
+        });
         let (r, ch, l, rr) = decode_all(&p);
         assert_eq!((r, ch), (rate, 1));
         assert_eq!(l, rr);
@@ -138,7 +168,13 @@ fn mono_is_duplicated_and_odd_rates_decode() {
 fn surround_folds_to_stereo() {
     // 5.1 with a tone on the centre channel only: both sides get it at −3 dB.
     let p = scratch("surround.wav");
-    write_wav(&p, 48_000, 6, 16, false, 24_000, |i, c| if c == 2 { sine(i, 48_000, 440.0) } else { 0.0 });
+    write_wav(&p, 48_000, 6, 16, false, 24_000, |i, c| {
+        if c == 2 {
+            sine(i, 48_000, 440.0)
+        } else {
+            0.0
+        }
+    });
     let (r, ch, l, rr) = decode_all(&p);
     assert_eq!(ch, 6);
     let want = 0.5 * std::f64::consts::FRAC_1_SQRT_2;
@@ -151,7 +187,13 @@ fn long_tracks_stream_in_bounded_chunks() {
     // Ten minutes of 48 kHz stereo: the decoder hands out packets, never the whole track.
     let p = scratch("long.wav");
     let frames = 48_000 * 600;
-    write_wav(&p, 48_000, 2, 16, false, frames, |i, _| if i % 4800 == 0 { 0.5 } else { 0.0 });
+    write_wav(&p, 48_000, 2, 16, false, frames, |i, _| {
+        if i % 4800 == 0 {
+            0.5
+        } else {
+            0.0
+        }
+    });
     let mut d = Decoder::open(&p).unwrap();
     let mut total = 0usize;
     let mut largest = 0usize;

@@ -9,8 +9,13 @@ use auralis::session::{self, Session};
 use auralis::{demo, profile, progress};
 
 fn documented_example() -> String {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/session.md")).unwrap();
-    let start = doc.find("```json").expect("docs/session.md has a json example") + "```json".len();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/session.md"))
+            .unwrap();
+    let start = doc
+        .find("```json")
+        .expect("docs/session.md has a json example")
+        + "```json".len();
     let end = start + doc[start..].find("```").unwrap();
     doc[start..end].to_string()
 }
@@ -70,22 +75,38 @@ fn demo_session_keeps_the_contract_and_finds_what_the_demo_holds() {
             v = v.get(key).unwrap_or_else(|| panic!("missing {path:?}"));
         }
     }
-    for seg in value["chords"].as_array().unwrap().iter().chain(value["sections"].as_array().unwrap()) {
+    for seg in value["chords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(value["sections"].as_array().unwrap())
+    {
         for k in ["start", "end", "label"] {
             assert!(seg.get(k).is_some(), "segment without {k}");
         }
     }
-    assert!(value["tempo"]["map"][0].get("time_s").is_some() && value["tempo"]["map"][0].get("bpm").is_some());
+    assert!(
+        value["tempo"]["map"][0].get("time_s").is_some()
+            && value["tempo"]["map"][0].get("bpm").is_some()
+    );
 
     // What the demo was composed with.
-    assert!((s.tempo.bpm - demo::BPM).abs() < 0.01 * demo::BPM, "tempo {}", s.tempo.bpm);
+    assert!(
+        (s.tempo.bpm - demo::BPM).abs() < 0.01 * demo::BPM,
+        "tempo {}",
+        s.tempo.bpm
+    );
     assert_eq!(s.tempo.map.len(), 1, "steady tempo: {:?}", s.tempo.map);
     assert_eq!((s.meter.numerator, s.meter.denominator), (4, 4));
     assert_eq!(s.key.label, demo::KEY);
     let truth_beats = demo::beats();
     let beat_f = f_measure(&truth_beats, &s.beats, 0.07).f;
     assert!(beat_f > 0.95, "beat F {beat_f}");
-    let truth_down: Vec<f64> = truth_beats.iter().step_by(demo::BEATS_PER_BAR).copied().collect();
+    let truth_down: Vec<f64> = truth_beats
+        .iter()
+        .step_by(demo::BEATS_PER_BAR)
+        .copied()
+        .collect();
     let down_f = f_measure(&truth_down, &s.downbeats, 0.07).f;
     assert!(down_f > 0.9, "downbeat F {down_f}");
     let bar_s = demo::beat_s() * demo::BEATS_PER_BAR as f64;
@@ -97,11 +118,19 @@ fn demo_session_keeps_the_contract_and_finds_what_the_demo_holds() {
             (t, t + bar_s, l)
         })
         .collect();
-    let est: Vec<(f64, f64, String)> = s.chords.iter().map(|c| (c.start, c.end, c.label.clone())).collect();
+    let est: Vec<(f64, f64, String)> = s
+        .chords
+        .iter()
+        .map(|c| (c.start, c.end, c.label.clone()))
+        .collect();
     let majmin = chord_overlap(&truth_chords, &est, ChordRule::MajMin).unwrap();
     assert!(majmin > 0.8, "chords {majmin}");
     assert!(s.sections.len() >= 2, "{:?}", s.sections);
-    assert!(s.loudness.true_peak_dbtp > -1.5 && s.loudness.true_peak_dbtp < 0.0, "{:?}", s.loudness);
+    assert!(
+        s.loudness.true_peak_dbtp > -1.5 && s.loudness.true_peak_dbtp < 0.0,
+        "{:?}",
+        s.loudness
+    );
 
     // The session writes and reads back unchanged.
     session::write(&dir, s).unwrap();

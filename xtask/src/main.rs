@@ -1,1 +1,91 @@
-fn main() {}
+//! Developer tasks: `cargo xtask bench` runs the benchmark of issue #2 end to end.
+//!
+//! `bench` builds the release analyzer, builds the ground-truth corpus with
+//! `../shared/corpus/build` when it is not there yet, runs `auralis eval` on it, then times
+//! `auralis analyze` on a 180 s song (wall time and peak memory, as printed by the analyzer).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask bench [--songs N] [--seconds S] [--seed K] [--corpus DIR]";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("while starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn build_corpus(builder: &Path, dir: &Path, songs: u32, seconds: u32, seed: u32, genres: Option<&str>) -> Result<()> {
+    if dir.join(".complete").is_file() {
+        return Ok(());
+    }
+    let mut cmd = Command::new(builder);
+    cmd.arg(dir)
+        .args(["--songs", &songs.to_string(), "--seconds", &seconds.to_string(), "--seed", &seed.to_string()]);
+    if let Some(g) = genres {
+        cmd.args(["--genres", g]);
+    }
+    run(&mut cmd).with_context(|| format!("while building the corpus in {}", dir.display()))?;
+    std::fs::write(dir.join(".complete"), b"").with_context(|| format!("while marking {}", dir.display()))?;
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let (mut songs, mut seconds, mut seed) = (16u32, 60u32, 1u32);
+    let mut corpus: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value; {USAGE}"));
+        match a.as_str() {
+            "--songs" => songs = value()?.parse().context("--songs")?,
+            "--seconds" => seconds = value()?.parse().context("--seconds")?,
+            "--seed" => seed = value()?.parse().context("--seed")?,
+            "--corpus" => corpus = Some(PathBuf::from(value()?)),
+            other => bail!("unknown argument {other:?}; {USAGE}"),
+        }
+    }
+    let root = root();
+    let builder = root.join("../shared/corpus/build");
+    if !builder.is_file() {
+        bail!("{} not found: the benchmark needs the shared corpus builder next to this checkout", builder.display());
+    }
+    run(Command::new(env!("CARGO")).current_dir(&root).args(["build", "--release", "--bin", "auralis"]))?;
+    let auralis = root.join("target/release/auralis");
+    let bench_dir = root.join("target/bench");
+    let corpus = corpus.unwrap_or_else(|| bench_dir.join(format!("corpus-{songs}x{seconds}s-seed{seed}")));
+    build_corpus(&builder, &corpus, songs, seconds, seed, None)?;
+    run(Command::new(&auralis).arg("eval").arg(&corpus).arg("--json").arg(bench_dir.join("eval.json")))?;
+    let long = bench_dir.join("corpus-180s");
+    build_corpus(&builder, &long, 1, 180, seed, Some("pop"))?;
+    let song = std::fs::read_dir(&long)
+        .with_context(|| format!("while listing {}", long.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.join("mix.wav").is_file())
+        .context("the 180 s corpus has no song")?;
+    println!("\n180 s song, three runs:");
+    for _ in 0..3 {
+        run(Command::new(&auralis)
+            .args(["analyze", "--progress", "none"])
+            .arg(song.join("mix.wav"))
+            .arg("-o")
+            .arg(bench_dir.join("session-180s")))?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => bench(&args[1..]),
+        _ => bail!("{USAGE}"),
+    }
+}

@@ -47,16 +47,32 @@ pub fn match_events(reference: &[f64], estimate: &[f64], window: f64) -> usize {
 /// Precision, recall and F-measure of `estimate` against `reference` within `window`.
 pub fn f_measure(reference: &[f64], estimate: &[f64], window: f64) -> Prf {
     if reference.is_empty() && estimate.is_empty() {
-        return Prf { f: 1.0, precision: 1.0, recall: 1.0 };
+        return Prf {
+            f: 1.0,
+            precision: 1.0,
+            recall: 1.0,
+        };
     }
     if reference.is_empty() || estimate.is_empty() {
-        return Prf { f: 0.0, precision: 0.0, recall: 0.0 };
+        return Prf {
+            f: 0.0,
+            precision: 0.0,
+            recall: 0.0,
+        };
     }
     let hits = match_events(reference, estimate, window) as f64;
     let p = hits / estimate.len() as f64;
     let r = hits / reference.len() as f64;
-    let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
-    Prf { f, precision: p, recall: r }
+    let f = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
+    Prf {
+        f,
+        precision: p,
+        recall: r,
+    }
 }
 
 /// Tempo Acc1 (within 4 %).
@@ -66,7 +82,9 @@ pub fn tempo_acc1(reference: f64, estimate: f64) -> bool {
 
 /// Tempo Acc2 (within 4 % of the reference or of its double, triple, half or third).
 pub fn tempo_acc2(reference: f64, estimate: f64) -> bool {
-    [1.0, 2.0, 3.0, 0.5, 1.0 / 3.0].iter().any(|&k| tempo_acc1(reference * k, estimate))
+    [1.0, 2.0, 3.0, 0.5, 1.0 / 3.0]
+        .iter()
+        .any(|&k| tempo_acc1(reference * k, estimate))
 }
 
 /// MIREX weighted key score. Tonics are pitch classes, `minor` the mode.
@@ -76,10 +94,8 @@ pub fn key_score(ref_tonic: u8, ref_minor: bool, est_tonic: u8, est_minor: bool)
         1.0
     } else if ref_minor == est_minor && up == 7 {
         0.5
-    } else if !ref_minor && est_minor && up == 9 {
-        0.3 // C major → A minor
-    } else if ref_minor && !est_minor && up == 3 {
-        0.3 // A minor → C major
+    } else if (!ref_minor && est_minor && up == 9) || (ref_minor && !est_minor && up == 3) {
+        0.3 // relative: C major ↔ A minor
     } else if up == 0 {
         0.2
     } else {
@@ -164,7 +180,10 @@ fn compare(rule: ChordRule, r: &str, e: &str) -> Option<bool> {
             })
         }
         ChordRule::Sevenths => {
-            let set: Vec<u16> = ["maj", "min", "maj7", "7", "min7"].iter().filter_map(|q| quality_bits(q)).collect();
+            let set: Vec<u16> = ["maj", "min", "maj7", "7", "min7"]
+                .iter()
+                .filter_map(|q| quality_bits(q))
+                .collect();
             let valid = |x: Reduced| match x {
                 None => true,
                 Some((_, b)) => set.contains(&b),
@@ -183,13 +202,22 @@ fn compare(rule: ChordRule, r: &str, e: &str) -> Option<bool> {
 
 /// Duration-weighted chord overlap. Segments are `(start, end, label)`; the estimate is
 /// clipped to the reference span and padded with N.
-pub fn chord_overlap(reference: &[(f64, f64, String)], estimate: &[(f64, f64, String)], rule: ChordRule) -> Option<f64> {
+pub fn chord_overlap(
+    reference: &[(f64, f64, String)],
+    estimate: &[(f64, f64, String)],
+    rule: ChordRule,
+) -> Option<f64> {
     let (Some(first), Some(last)) = (reference.first(), reference.last()) else {
         return None;
     };
     let (t0, t1) = (first.0, last.1);
     let mut cuts: Vec<f64> = reference.iter().flat_map(|s| [s.0, s.1]).collect();
-    cuts.extend(estimate.iter().flat_map(|s| [s.0, s.1]).filter(|&t| t > t0 && t < t1));
+    cuts.extend(
+        estimate
+            .iter()
+            .flat_map(|s| [s.0, s.1])
+            .filter(|&t| t > t0 && t < t1),
+    );
     cuts.sort_by(f64::total_cmp);
     cuts.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
     let label_at = |segs: &[(f64, f64, String)], t: f64| -> String {
@@ -220,12 +248,22 @@ pub fn chord_overlap(reference: &[(f64, f64, String)], estimate: &[(f64, f64, St
 /// Pairwise frame-clustering F-measure of section labels (mir_eval.segment.pairwise): frames
 /// every `frame_s` over the reference span; a pair of frames agrees when both segmentations
 /// give the two frames the same label, or both give different labels.
-pub fn pairwise_labels(reference: &[(f64, f64, String)], estimate: &[(f64, f64, String)], frame_s: f64) -> Prf {
+pub fn pairwise_labels(
+    reference: &[(f64, f64, String)],
+    estimate: &[(f64, f64, String)],
+    frame_s: f64,
+) -> Prf {
     let (Some(first), Some(last)) = (reference.first(), reference.last()) else {
-        return Prf { f: 0.0, precision: 0.0, recall: 0.0 };
+        return Prf {
+            f: 0.0,
+            precision: 0.0,
+            recall: 0.0,
+        };
     };
     let label_at = |segs: &[(f64, f64, String)], t: f64| -> Option<String> {
-        segs.iter().find(|s| s.0 <= t && t < s.1).map(|s| s.2.clone())
+        segs.iter()
+            .find(|s| s.0 <= t && t < s.1)
+            .map(|s| s.2.clone())
     };
     let mut r = Vec::new();
     let mut e = Vec::new();
@@ -245,10 +283,26 @@ pub fn pairwise_labels(reference: &[(f64, f64, String)], estimate: &[(f64, f64, 
             both += u64::from(rs && es);
         }
     }
-    let p = if est_same > 0 { both as f64 / est_same as f64 } else { 0.0 };
-    let rc = if ref_same > 0 { both as f64 / ref_same as f64 } else { 0.0 };
-    let f = if p + rc > 0.0 { 2.0 * p * rc / (p + rc) } else { 0.0 };
-    Prf { f, precision: p, recall: rc }
+    let p = if est_same > 0 {
+        both as f64 / est_same as f64
+    } else {
+        0.0
+    };
+    let rc = if ref_same > 0 {
+        both as f64 / ref_same as f64
+    } else {
+        0.0
+    };
+    let f = if p + rc > 0.0 {
+        2.0 * p * rc / (p + rc)
+    } else {
+        0.0
+    };
+    Prf {
+        f,
+        precision: p,
+        recall: rc,
+    }
 }
 
 /// Boundaries of a segmentation: every start and the last end.
@@ -309,14 +363,29 @@ mod tests {
     #[test]
     fn chord_overlap_hand_cases() {
         let s = |a: f64, b: f64, l: &str| (a, b, l.to_string());
-        let reference = vec![s(0.0, 2.0, "A:min7"), s(2.0, 4.0, "G:7"), s(4.0, 5.0, "B:dim")];
+        let reference = vec![
+            s(0.0, 2.0, "A:min7"),
+            s(2.0, 4.0, "G:7"),
+            s(4.0, 5.0, "B:dim"),
+        ];
         // A:min for A:min7 is right under majmin, wrong under sevenths; G:maj for G:7 likewise;
         // B:dim is outside both vocabularies and is ignored.
-        let estimate = vec![s(0.0, 2.0, "A:min"), s(2.0, 3.0, "G:maj"), s(3.0, 5.0, "C:maj")];
-        assert!((chord_overlap(&reference, &estimate, ChordRule::MajMin).unwrap() - 0.75).abs() < 1e-12);
-        assert!((chord_overlap(&reference, &estimate, ChordRule::Sevenths).unwrap() - 0.0).abs() < 1e-12);
+        let estimate = vec![
+            s(0.0, 2.0, "A:min"),
+            s(2.0, 3.0, "G:maj"),
+            s(3.0, 5.0, "C:maj"),
+        ];
+        assert!(
+            (chord_overlap(&reference, &estimate, ChordRule::MajMin).unwrap() - 0.75).abs() < 1e-12
+        );
+        assert!(
+            (chord_overlap(&reference, &estimate, ChordRule::Sevenths).unwrap() - 0.0).abs()
+                < 1e-12
+        );
         let exact = vec![s(-1.0, 2.0, "A:min7"), s(2.0, 4.0, "G:7"), s(4.0, 9.0, "N")];
-        assert!((chord_overlap(&reference, &exact, ChordRule::Sevenths).unwrap() - 1.0).abs() < 1e-12);
+        assert!(
+            (chord_overlap(&reference, &exact, ChordRule::Sevenths).unwrap() - 1.0).abs() < 1e-12
+        );
         // Estimate covering only half the span: the rest counts as N (wrong).
         let half = vec![s(0.0, 2.0, "A:min")];
         assert!((chord_overlap(&reference, &half, ChordRule::MajMin).unwrap() - 0.5).abs() < 1e-12);
@@ -325,7 +394,11 @@ mod tests {
     #[test]
     fn pairwise_label_agreement() {
         let s = |a: f64, b: f64, l: &str| (a, b, l.to_string());
-        let reference = vec![s(0.0, 10.0, "verse"), s(10.0, 20.0, "chorus"), s(20.0, 30.0, "verse")];
+        let reference = vec![
+            s(0.0, 10.0, "verse"),
+            s(10.0, 20.0, "chorus"),
+            s(20.0, 30.0, "verse"),
+        ];
         let renamed = vec![s(0.0, 10.0, "A"), s(10.0, 20.0, "B"), s(20.0, 30.0, "A")];
         assert!((pairwise_labels(&reference, &renamed, 1.0).f - 1.0).abs() < 1e-12);
         // Everything one label: recall 1, precision = same-pairs share.

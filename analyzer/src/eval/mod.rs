@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::session::Session;
-use metrics::{boundaries, chord_overlap, f_measure, key_score, pairwise_labels, parse_key, tempo_acc1, tempo_acc2, ChordRule};
+use metrics::{
+    boundaries, chord_overlap, f_measure, key_score, pairwise_labels, parse_key, tempo_acc1,
+    tempo_acc2, ChordRule,
+};
 
 /// The parts of a corpus `truth.json` that the profile is scored on.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,7 +50,8 @@ pub struct TruthMix {
 
 /// Reads a `truth.json`.
 pub fn read_truth(path: &Path) -> Result<Truth> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading the truth file", e))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading the truth file", e))?;
     serde_json::from_str(&text).map_err(|e| Error::BadTruth {
         path: path.into(),
         detail: format!("not a corpus truth file: {e}"),
@@ -80,11 +84,29 @@ pub struct SongScore {
 
 /// Scores a session against its truth.
 pub fn score(song: &str, s: &Session, t: &Truth, analyze_s: f64) -> SongScore {
-    let seg = |v: &[TruthSegment]| v.iter().map(|x| (x.start, x.end, x.label.clone())).collect::<Vec<_>>();
-    let est_chords: Vec<(f64, f64, String)> = s.chords.iter().map(|x| (x.start, x.end, x.label.clone())).collect();
+    let seg = |v: &[TruthSegment]| {
+        v.iter()
+            .map(|x| (x.start, x.end, x.label.clone()))
+            .collect::<Vec<_>>()
+    };
+    let est_chords: Vec<(f64, f64, String)> = s
+        .chords
+        .iter()
+        .map(|x| (x.start, x.end, x.label.clone()))
+        .collect();
     let ref_chords = seg(&t.chords);
-    let ref_bounds = boundaries(&t.sections.iter().map(|x| (x.start, x.end)).collect::<Vec<_>>());
-    let est_bounds = boundaries(&s.sections.iter().map(|x| (x.start, x.end)).collect::<Vec<_>>());
+    let ref_bounds = boundaries(
+        &t.sections
+            .iter()
+            .map(|x| (x.start, x.end))
+            .collect::<Vec<_>>(),
+    );
+    let est_bounds = boundaries(
+        &s.sections
+            .iter()
+            .map(|x| (x.start, x.end))
+            .collect::<Vec<_>>(),
+    );
     let key_ref = format!("{} {}", t.key.tonic, t.key.mode);
     let ks = match (parse_key(&key_ref), parse_key(&s.key.label)) {
         (Some((rt, rm)), Some((et, em))) => key_score(rt, rm, et, em),
@@ -99,16 +121,27 @@ pub fn score(song: &str, s: &Session, t: &Truth, analyze_s: f64) -> SongScore {
         tempo_acc2: bool_f(tempo_acc2(t.tempo_bpm, s.tempo.bpm)),
         tempo_est: s.tempo.bpm,
         tempo_ref: t.tempo_bpm,
-        meter_correct: bool_f(s.meter.numerator == t.time_signature[0] && s.meter.denominator == t.time_signature[1]),
+        meter_correct: bool_f(
+            s.meter.numerator == t.time_signature[0] && s.meter.denominator == t.time_signature[1],
+        ),
         meter_est: format!("{}/{}", s.meter.numerator, s.meter.denominator),
         key_score: ks,
         key_est: s.key.label.clone(),
         key_ref,
         chords_majmin: chord_overlap(&ref_chords, &est_chords, ChordRule::MajMin).unwrap_or(0.0),
-        chords_sevenths: chord_overlap(&ref_chords, &est_chords, ChordRule::Sevenths).unwrap_or(0.0),
+        chords_sevenths: chord_overlap(&ref_chords, &est_chords, ChordRule::Sevenths)
+            .unwrap_or(0.0),
         sections_f3: f_measure(&ref_bounds, &est_bounds, 3.0).f,
         sections_f05: f_measure(&ref_bounds, &est_bounds, 0.5).f,
-        sections_pairwise_f: pairwise_labels(&seg(&t.sections), &s.sections.iter().map(|x| (x.start, x.end, x.label.clone())).collect::<Vec<_>>(), 0.1).f,
+        sections_pairwise_f: pairwise_labels(
+            &seg(&t.sections),
+            &s.sections
+                .iter()
+                .map(|x| (x.start, x.end, x.label.clone()))
+                .collect::<Vec<_>>(),
+            0.1,
+        )
+        .f,
         loudness_error_lu: (s.loudness.integrated_lufs - t.mix.lufs_integrated).abs(),
         analyze_s,
     }
@@ -144,15 +177,23 @@ pub fn corpus_songs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Analyses and scores every song of the corpus at `dir`. `on_song` sees each score as it
 /// comes (for live output).
-pub fn run(dir: &Path, progress: &dyn Progress, on_song: &mut dyn FnMut(&SongScore)) -> Result<Report> {
+pub fn run(
+    dir: &Path,
+    progress: &dyn Progress,
+    on_song: &mut dyn FnMut(&SongScore),
+) -> Result<Report> {
     let songs = corpus_songs(dir)?;
     let mut scores = Vec::new();
     for (i, song) in songs.iter().enumerate() {
-        let name = song.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = song
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         progress.update("eval", i as f64 / songs.len() as f64, &name);
         let truth = read_truth(&song.join("truth.json"))?;
         let t0 = Instant::now();
-        let analysis = crate::profile::analyze(&song.join("mix.wav"), None, &crate::progress::Silent)?;
+        let analysis =
+            crate::profile::analyze(&song.join("mix.wav"), None, &crate::progress::Silent)?;
         let s = score(&name, &analysis.session, &truth, t0.elapsed().as_secs_f64());
         on_song(&s);
         scores.push(s);
@@ -192,7 +233,21 @@ pub fn run(dir: &Path, progress: &dyn Progress, on_song: &mut dyn FnMut(&SongSco
 pub fn header() -> String {
     format!(
         "{:<24} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
-        "song", "beatF", "dbF", "acc1", "acc2", "meter", "key", "majmin", "7ths", "sec@3", "sec@.5", "pairF", "LU err", "sec", "tempo / meter / key (est vs ref)"
+        "song",
+        "beatF",
+        "dbF",
+        "acc1",
+        "acc2",
+        "meter",
+        "key",
+        "majmin",
+        "7ths",
+        "sec@3",
+        "sec@.5",
+        "pairF",
+        "LU err",
+        "sec",
+        "tempo / meter / key (est vs ref)"
     )
 }
 
@@ -201,7 +256,10 @@ pub fn row(s: &SongScore) -> String {
     let detail = if s.song == "mean" {
         String::new()
     } else {
-        format!("{:.1}/{:.0} {} {} vs {}", s.tempo_est, s.tempo_ref, s.meter_est, s.key_est, s.key_ref)
+        format!(
+            "{:.1}/{:.0} {} {} vs {}",
+            s.tempo_est, s.tempo_ref, s.meter_est, s.key_est, s.key_ref
+        )
     };
     format!(
         "{:<24} {:>6.3} {:>6.3} {:>5.2} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.2} {:>6.2}  {}",

@@ -17,7 +17,9 @@
 //! - `N` (no chord) is emitted where the beat's chroma energy is small against the track's.
 
 /// Pitch-class names used in labels (the spelling of the session contract).
-pub const PITCH_NAMES: [&str; 12] = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+pub const PITCH_NAMES: [&str; 12] = [
+    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+];
 
 /// Chord qualities recognised, with Harte shorthand and intervals (semitones above the root).
 pub const QUALITIES: &[(&str, &[u8])] = &[
@@ -52,7 +54,10 @@ pub struct Chord {
 impl Chord {
     /// Harte label, e.g. `A:min`.
     pub fn label(&self) -> String {
-        format!("{}:{}", PITCH_NAMES[self.root as usize], QUALITIES[self.quality as usize].0)
+        format!(
+            "{}:{}",
+            PITCH_NAMES[self.root as usize], QUALITIES[self.quality as usize].0
+        )
     }
 
     /// Pitch classes of the chord.
@@ -98,11 +103,13 @@ pub fn parse_label(label: &str) -> Option<(u8, String)> {
         'B' => 11,
         _ => return None,
     };
-    let acc: i32 = chars.map(|c| match c {
-        '#' => 1,
-        'b' => -1,
-        _ => 0,
-    }).sum();
+    let acc: i32 = chars
+        .map(|c| match c {
+            '#' => 1,
+            'b' => -1,
+            _ => 0,
+        })
+        .sum();
     Some((((base + acc).rem_euclid(12)) as u8, qual.to_string()))
 }
 
@@ -120,7 +127,12 @@ fn template(c: Chord) -> [f32; 12] {
 /// All chords of the vocabulary, in state order.
 pub fn vocabulary() -> Vec<Chord> {
     (0..QUALITIES.len() as u8)
-        .flat_map(|q| (0..12u8).map(move |r| Chord { root: r, quality: q }))
+        .flat_map(|q| {
+            (0..12u8).map(move |r| Chord {
+                root: r,
+                quality: q,
+            })
+        })
         .collect()
 }
 
@@ -131,7 +143,11 @@ const IN_KEY_BIAS: f32 = 0.04;
 
 /// Pitch classes of a key's scale: major, or natural minor with the raised seventh.
 pub fn key_scale(tonic: u8, minor: bool) -> [bool; 12] {
-    let steps: &[u8] = if minor { &[0, 2, 3, 5, 7, 8, 10, 11] } else { &[0, 2, 4, 5, 7, 9, 11] };
+    let steps: &[u8] = if minor {
+        &[0, 2, 3, 5, 7, 8, 10, 11]
+    } else {
+        &[0, 2, 4, 5, 7, 9, 11]
+    };
     let mut s = [false; 12];
     for &st in steps {
         s[((tonic + st) % 12) as usize] = true;
@@ -173,7 +189,11 @@ pub fn decode(ev: &BeatChroma<'_>, key: Option<(u8, bool)>) -> Vec<Option<Chord>
         })
         .collect();
     let s = vocab.len() + 1; // last state = N
-    let energy: Vec<f32> = ev.treble.iter().map(|c| c.iter().map(|v| v * v).sum::<f32>().sqrt()).collect();
+    let energy: Vec<f32> = ev
+        .treble
+        .iter()
+        .map(|c| c.iter().map(|v| v * v).sum::<f32>().sqrt())
+        .collect();
     let mut sorted = energy.clone();
     sorted.sort_by(f32::total_cmp);
     let median = sorted[sorted.len() / 2].max(1e-9);
@@ -183,7 +203,8 @@ pub fn decode(ev: &BeatChroma<'_>, key: Option<(u8, bool)>) -> Vec<Option<Chord>
         for (j, (c, t)) in vocab.iter().zip(&templates).enumerate() {
             let cos = super::chroma::cosine(&ev.treble[i], t);
             let bass = ev.bass[i][c.root as usize] / bmax;
-            emis[i * s + j] = BETA * (cos + BASS_WEIGHT * bass + QUALITY_BIAS[c.quality as usize] + key_bias[j]);
+            emis[i * s + j] =
+                BETA * (cos + BASS_WEIGHT * bass + QUALITY_BIAS[c.quality as usize] + key_bias[j]);
         }
         // N: a fixed threshold, raised where the beat carries little pitched energy.
         let quiet = (1.0 - energy[i] / (0.15 * median)).clamp(0.0, 1.0);
@@ -193,24 +214,35 @@ pub fn decode(ev: &BeatChroma<'_>, key: Option<(u8, bool)>) -> Vec<Option<Chord>
     let mut delta: Vec<f32> = emis[..s].to_vec();
     let mut back = vec![0u16; n * s];
     for i in 1..n {
-        let p_stay = if ev.downbeat[i] { P_STAY_AT_DOWNBEAT } else { P_STAY_IN_BAR };
+        let p_stay = if ev.downbeat[i] {
+            P_STAY_AT_DOWNBEAT
+        } else {
+            P_STAY_IN_BAR
+        };
         let ls = p_stay.ln() as f32;
         let lc = ((1.0 - p_stay) / (s - 1) as f64).ln() as f32;
-        let (best_j, best_v) = delta
-            .iter()
-            .enumerate()
-            .fold((0usize, f32::MIN), |a, (j, &v)| if v > a.1 { (j, v) } else { a });
+        let (best_j, best_v) =
+            delta.iter().enumerate().fold(
+                (0usize, f32::MIN),
+                |a, (j, &v)| if v > a.1 { (j, v) } else { a },
+            );
         let mut next = vec![0.0f32; s];
         for j in 0..s {
             let stay = delta[j] + ls;
             let jump = best_v + lc;
-            let (v, from) = if stay >= jump || best_j == j { (stay, j) } else { (jump, best_j) };
+            let (v, from) = if stay >= jump || best_j == j {
+                (stay, j)
+            } else {
+                (jump, best_j)
+            };
             next[j] = v + emis[i * s + j];
             back[i * s + j] = from as u16;
         }
         delta = next;
     }
-    let mut j = (0..s).max_by(|&a, &b| delta[a].total_cmp(&delta[b])).unwrap_or(s - 1);
+    let mut j = (0..s)
+        .max_by(|&a, &b| delta[a].total_cmp(&delta[b]))
+        .unwrap_or(s - 1);
     let mut path = vec![0usize; n];
     for i in (0..n).rev() {
         path[i] = j;
@@ -247,7 +279,12 @@ mod tests {
     #[test]
     fn decodes_a_progression_with_sevenths_and_bass() {
         // | A:min7 | D:min7 | G:7 | C:maj7 |, four beats each; bass on the roots.
-        let bars: [(&[u8], u8); 4] = [(&[9, 0, 4, 7], 9), (&[2, 5, 9, 0], 2), (&[7, 11, 2, 5], 7), (&[0, 4, 7, 11], 0)];
+        let bars: [(&[u8], u8); 4] = [
+            (&[9, 0, 4, 7], 9),
+            (&[2, 5, 9, 0], 2),
+            (&[7, 11, 2, 5], 7),
+            (&[0, 4, 7, 11], 0),
+        ];
         let mut treble = Vec::new();
         let mut bass = Vec::new();
         let mut down = Vec::new();
@@ -260,7 +297,14 @@ mod tests {
                 down.push(b == 0);
             }
         }
-        let out = decode(&BeatChroma { treble: &treble, bass: &bass, downbeat: &down }, None);
+        let out = decode(
+            &BeatChroma {
+                treble: &treble,
+                bass: &bass,
+                downbeat: &down,
+            },
+            None,
+        );
         let labels: Vec<String> = out.iter().step_by(4).map(|&c| label(c)).collect();
         assert_eq!(labels, vec!["A:min7", "D:min7", "G:7", "C:maj7"]);
     }
@@ -273,7 +317,11 @@ mod tests {
         b[1] = 1.0;
         let bass = vec![b; 8];
         let down: Vec<bool> = (0..8).map(|i| i % 4 == 0).collect();
-        let ev = BeatChroma { treble: &treble, bass: &bass, downbeat: &down };
+        let ev = BeatChroma {
+            treble: &treble,
+            bass: &bass,
+            downbeat: &down,
+        };
         assert_eq!(label(decode(&ev, Some((4, false)))[0]), "C#:min");
         assert_eq!(label(decode(&ev, Some((6, false)))[0]), "C#:maj");
     }
@@ -286,7 +334,14 @@ mod tests {
         }
         let bass = vec![[0.0f32; 12]; 8];
         let down: Vec<bool> = (0..8).map(|i| i % 4 == 0).collect();
-        let out = decode(&BeatChroma { treble: &treble, bass: &bass, downbeat: &down }, None);
+        let out = decode(
+            &BeatChroma {
+                treble: &treble,
+                bass: &bass,
+                downbeat: &down,
+            },
+            None,
+        );
         assert_eq!(label(out[0]), "C:maj");
         assert_eq!(label(out[6]), "N");
     }

@@ -189,7 +189,11 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Chroma {
 
 /// Means of per-frame vectors over spans `[edges[i], edges[i+1])` (seconds). Frames are
 /// centred at `t / frame_rate`.
-pub fn span_means<const N: usize>(frames: &[[f32; N]], frame_rate: f64, edges: &[f64]) -> Vec<[f32; N]> {
+pub fn span_means<const N: usize>(
+    frames: &[[f32; N]],
+    frame_rate: f64,
+    edges: &[f64],
+) -> Vec<[f32; N]> {
     edges
         .windows(2)
         .map(|w| {
@@ -239,7 +243,9 @@ mod tests {
                     .map(|f| {
                         // Three harmonics, like a simple instrument.
                         (1..=3)
-                            .map(|h| (2.0 * std::f64::consts::PI * f * h as f64 * t).sin() / h as f64)
+                            .map(|h| {
+                                (2.0 * std::f64::consts::PI * f * h as f64 * t).sin() / h as f64
+                            })
                             .sum::<f64>()
                     })
                     .sum::<f64>() as f32

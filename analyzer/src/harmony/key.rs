@@ -22,8 +22,12 @@
 
 use super::chords::Chord;
 
-const KK_MAJOR: [f64; 12] = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
-const KK_MINOR: [f64; 12] = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
+const KK_MAJOR: [f64; 12] = [
+    6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88,
+];
+const KK_MINOR: [f64; 12] = [
+    6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
+];
 
 /// Weight of the profile correlation.
 const W_PROFILE: f64 = 1.0;
@@ -113,7 +117,11 @@ struct Phrase {
 
 /// Splits the per-beat chords into phrases at `starts` (beat indices), merging repeats.
 fn phrases(chords: &[Option<Chord>], starts: &[usize]) -> Vec<Phrase> {
-    let mut bounds: Vec<usize> = starts.iter().copied().filter(|&s| s < chords.len()).collect();
+    let mut bounds: Vec<usize> = starts
+        .iter()
+        .copied()
+        .filter(|&s| s < chords.len())
+        .collect();
     bounds.sort_unstable();
     bounds.dedup();
     if bounds.first() != Some(&0) {
@@ -129,7 +137,10 @@ fn phrases(chords: &[Option<Chord>], starts: &[usize]) -> Vec<Phrase> {
                     seq.push(*c);
                 }
             }
-            Phrase { chords: seq, next: None }
+            Phrase {
+                chords: seq,
+                next: None,
+            }
         })
         .filter(|p| !p.chords.is_empty())
         .collect();
@@ -146,10 +157,14 @@ pub fn scores(ev: &KeyEvidence<'_>) -> [f64; 24] {
     let mut total = 0.0;
     for i in 0..n {
         let d = ev.beat_s.get(i).copied().unwrap_or(0.0);
-        let tn = ev.treble[i].iter().copied().fold(0.0f32, f32::max).max(1e-9);
+        let tn = ev.treble[i]
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max)
+            .max(1e-9);
         let bn = ev.bass[i].iter().copied().fold(0.0f32, f32::max).max(1e-9);
-        for pc in 0..12 {
-            profile[pc] += d * (f64::from(ev.treble[i][pc] / tn) + 0.5 * f64::from(ev.bass[i][pc] / bn));
+        for (pc, p) in profile.iter_mut().enumerate() {
+            *p += d * (f64::from(ev.treble[i][pc] / tn) + 0.5 * f64::from(ev.bass[i][pc] / bn));
         }
         if ev.chords[i].is_some() {
             total += d;
@@ -175,16 +190,25 @@ pub fn scores(ev: &KeyEvidence<'_>) -> [f64; 24] {
             let r = pearson(&profile, &rotated);
             let f = |c: Chord| function(c, tonic, minor);
             let tonic_share = share(&|c| f(c) == Function::Tonic);
-            let leading_tone = if minor { share(&|c| f(c) == Function::Dominant) } else { 0.0 };
+            let leading_tone = if minor {
+                share(&|c| f(c) == Function::Dominant)
+            } else {
+                0.0
+            };
             let mut phrase_sum = 0.0;
             for p in &phr {
-                let mut motions: Vec<(Chord, Chord)> = p.chords.windows(2).map(|w| (w[0], w[1])).collect();
+                let mut motions: Vec<(Chord, Chord)> =
+                    p.chords.windows(2).map(|w| (w[0], w[1])).collect();
                 if let (Some(&last), Some(next)) = (p.chords.last(), p.next) {
                     if last != next {
                         motions.push((last, next));
                     }
                 }
-                let has = |from: Function| motions.iter().any(|&(a, b)| f(a) == from && f(b) == Function::Tonic);
+                let has = |from: Function| {
+                    motions
+                        .iter()
+                        .any(|&(a, b)| f(a) == from && f(b) == Function::Tonic)
+                };
                 let end = p.chords.last().map(|&c| f(c));
                 phrase_sum += W_START * f64::from(u8::from(f(p.chords[0]) == Function::Tonic))
                     + W_AUTHENTIC * f64::from(u8::from(has(Function::Dominant)))
@@ -193,10 +217,11 @@ pub fn scores(ev: &KeyEvidence<'_>) -> [f64; 24] {
                     + W_HALF * f64::from(u8::from(end == Some(Function::Dominant)))
                     + W_FULL * f64::from(u8::from(end == Some(Function::Tonic)));
             }
-            let phrase_mean = if phr.is_empty() { 0.0 } else { phrase_sum / phr.len() as f64 };
-            if std::env::var_os("AURALIS_DEBUG").is_some() {
-                eprintln!("key {}{} r {r:.3} tonic {tonic_share:.2} phr {phrase_mean:.2} lt {leading_tone:.2}", super::chords::PITCH_NAMES[tonic as usize], if minor {"m"} else {""});
-            }
+            let phrase_mean = if phr.is_empty() {
+                0.0
+            } else {
+                phrase_sum / phr.len() as f64
+            };
             out[tonic as usize + if minor { 12 } else { 0 }] =
                 W_PROFILE * r + W_TONIC * tonic_share + phrase_mean + W_LEADING_TONE * leading_tone;
         }
@@ -258,7 +283,13 @@ mod tests {
             .collect();
         let beat_s = vec![0.5; chords.len()];
         let phrase_starts: Vec<usize> = (0..chords.len()).step_by(16).collect();
-        estimate(&KeyEvidence { chords: &chords, beat_s: &beat_s, treble: &treble, bass: &bass, phrase_starts: &phrase_starts })
+        estimate(&KeyEvidence {
+            chords: &chords,
+            beat_s: &beat_s,
+            treble: &treble,
+            bass: &bass,
+            phrase_starts: &phrase_starts,
+        })
     }
 
     #[test]

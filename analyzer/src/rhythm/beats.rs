@@ -88,7 +88,13 @@ pub fn track(x: &[f32], period: &[f64]) -> Vec<f64> {
         return Vec::new();
     }
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-    let sd = (x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n as f64).sqrt().max(1e-12);
+    let sd = (x
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n as f64)
+        .sqrt()
+        .max(1e-12);
     let o: Vec<f64> = x.iter().map(|&v| f64::from(v) / sd).collect();
     let mut score = vec![0.0f64; n];
     let mut back = vec![usize::MAX; n];
@@ -100,9 +106,10 @@ pub fn track(x: &[f32], period: &[f64]) -> Vec<f64> {
         if hi >= 0.0 {
             let a = lo.max(0.0).round() as usize;
             let b = hi.round() as usize;
-            for p in a..=b.min(t.saturating_sub(1)) {
+            let b = b.min(t.saturating_sub(1));
+            for (p, &sp) in score.iter().enumerate().take(b + 1).skip(a) {
                 let d = ((t - p) as f64 / tau).ln();
-                let s = score[p] - TIGHTNESS * d * d;
+                let s = sp - TIGHTNESS * d * d;
                 if s > best.0 {
                     best = (s, p);
                 }
@@ -117,7 +124,9 @@ pub fn track(x: &[f32], period: &[f64]) -> Vec<f64> {
     }
     // End on the best-scoring frame within the last period.
     let tail = (period[n - 1].round() as usize).min(n);
-    let mut t = (n - tail..n).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(n - 1);
+    let mut t = (n - tail..n)
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .unwrap_or(n - 1);
     let mut beats = vec![t];
     while back[t] != usize::MAX {
         t = back[t];
@@ -164,7 +173,13 @@ fn grid_score(x: &[f32], period: f64, phase: f64, a: f64, b: f64) -> f64 {
 /// the novelty on the grid. Returns `(period, phase)` with `phase` in `[a, a + period)`.
 pub fn fit_grid(x: &[f32], period0: f64, a: f64, b: f64) -> (f64, f64) {
     let mut best = (f64::MIN, period0, a);
-    let search = |best: &mut (f64, f64, f64), p_lo: f64, p_hi: f64, p_step: f64, ph_lo: f64, ph_hi: f64, ph_step: f64| {
+    let search = |best: &mut (f64, f64, f64),
+                  p_lo: f64,
+                  p_hi: f64,
+                  p_step: f64,
+                  ph_lo: f64,
+                  ph_hi: f64,
+                  ph_step: f64| {
         let mut p = p_lo;
         while p <= p_hi {
             let mut ph = ph_lo;
@@ -178,9 +193,25 @@ pub fn fit_grid(x: &[f32], period0: f64, a: f64, b: f64) -> (f64, f64) {
             p += p_step;
         }
     };
-    search(&mut best, period0 * 0.98, period0 * 1.02, period0 * 0.001, a, a + period0, 1.0);
+    search(
+        &mut best,
+        period0 * 0.98,
+        period0 * 1.02,
+        period0 * 0.001,
+        a,
+        a + period0,
+        1.0,
+    );
     let (p1, ph1) = (best.1, best.2);
-    search(&mut best, p1 - period0 * 0.001, p1 + period0 * 0.001, period0 * 0.0001, ph1 - 1.0, ph1 + 1.0, 0.25);
+    search(
+        &mut best,
+        p1 - period0 * 0.001,
+        p1 + period0 * 0.001,
+        period0 * 0.0001,
+        ph1 - 1.0,
+        ph1 + 1.0,
+        0.25,
+    );
     let (period, mut phase) = (best.1, best.2);
     while phase < a {
         phase += period;
@@ -200,7 +231,10 @@ pub fn is_steady(beats: &[f64]) -> bool {
     let mut ibi: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
     ibi.sort_by(f64::total_cmp);
     let med = ibi[ibi.len() / 2];
-    let ok = ibi.iter().filter(|&&v| ((v - med) / med).abs() <= 0.05).count();
+    let ok = ibi
+        .iter()
+        .filter(|&&v| ((v - med) / med).abs() <= 0.05)
+        .count();
     ok as f64 >= STEADY_SHARE * ibi.len() as f64
 }
 
@@ -228,7 +262,11 @@ pub fn grid_beats(x: &[f32], period: f64, phase: f64, a: f64, b: f64) -> Vec<f64
                 let k = best.1 as usize;
                 let (l, c2, r) = (f64::from(x[k - 1]), f64::from(x[k]), f64::from(x[k + 1]));
                 let den = l - 2.0 * c2 + r;
-                let d = if den < 0.0 { (0.5 * (l - r) / den).clamp(-0.5, 0.5) } else { 0.0 };
+                let d = if den < 0.0 {
+                    (0.5 * (l - r) / den).clamp(-0.5, 0.5)
+                } else {
+                    0.0
+                };
                 out.push(k as f64 + d);
             } else {
                 out.push(t);
@@ -328,7 +366,10 @@ mod tests {
             t += period;
         }
         let beats = track(&x, &vec![period; x.len()]);
-        let hits = truth.iter().filter(|&&b| beats.iter().any(|&e| (e - b).abs() <= 1.0)).count();
+        let hits = truth
+            .iter()
+            .filter(|&&b| beats.iter().any(|&e| (e - b).abs() <= 1.0))
+            .count();
         assert!(hits >= truth.len() - 1, "{hits}/{}", truth.len());
         assert!(beats.len() <= truth.len() + 1);
     }
@@ -354,7 +395,9 @@ mod tests {
 
     #[test]
     fn steady_tempo_with_jitter_is_one_entry() {
-        let beats: Vec<f64> = (0..100).map(|i| i as f64 * 0.5 + if i % 2 == 0 { 0.008 } else { -0.008 }).collect();
+        let beats: Vec<f64> = (0..100)
+            .map(|i| i as f64 * 0.5 + if i % 2 == 0 { 0.008 } else { -0.008 })
+            .collect();
         assert_eq!(tempo_map(&beats, 0.03, 6).len(), 1);
     }
 }

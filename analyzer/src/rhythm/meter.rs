@@ -53,7 +53,15 @@ fn standardise(v: &[f32]) -> Vec<f64> {
     let n = v.len().max(1) as f64;
     let m = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
     let sd = (v.iter().map(|&x| (f64::from(x) - m).powi(2)).sum::<f64>() / n).sqrt();
-    v.iter().map(|&x| if sd > 1e-12 { (f64::from(x) - m) / sd } else { 0.0 }).collect()
+    v.iter()
+        .map(|&x| {
+            if sd > 1e-12 {
+                (f64::from(x) - m) / sd
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// Contrast of positions `≡ phase (mod m)` against the rest.
@@ -88,7 +96,11 @@ pub fn bar_scores(ev: &BeatEvidence) -> Vec<(usize, usize, f64)> {
     let mut out = Vec::new();
     for m in [2usize, 3, 4] {
         for phase in 0..m {
-            let s: f64 = feats.iter().zip(WEIGHTS).map(|(z, w)| w * contrast(z, m, phase)).sum();
+            let s: f64 = feats
+                .iter()
+                .zip(WEIGHTS)
+                .map(|(z, w)| w * contrast(z, m, phase))
+                .sum();
             out.push((m, phase, s));
         }
     }
@@ -128,7 +140,11 @@ pub fn fold(novelty: &[f32], frame_rate: f64, beats: &[f64]) -> [f64; FOLD_BINS]
     }
     let mut out = [0.0f64; FOLD_BINS];
     for k in 0..FOLD_BINS {
-        out[k] = if cnt[k] > 0 { acc[k] / cnt[k] as f64 } else { 0.0 };
+        out[k] = if cnt[k] > 0 {
+            acc[k] / cnt[k] as f64
+        } else {
+            0.0
+        };
     }
     out
 }
@@ -154,10 +170,16 @@ pub fn subdivision(profile: &[f64; FOLD_BINS]) -> Subdivision {
     // Off-beat peak between 0.4 and 0.75 of the beat.
     let lo = (0.4 * FOLD_BINS as f64) as usize;
     let hi = (0.75 * FOLD_BINS as f64) as usize;
-    let k = (lo..=hi).max_by(|&a, &b| profile[a].total_cmp(&profile[b])).unwrap_or(FOLD_BINS / 2);
+    let k = (lo..=hi)
+        .max_by(|&a, &b| profile[a].total_cmp(&profile[b]))
+        .unwrap_or(FOLD_BINS / 2);
     let (l, c, r) = (profile[k - 1], profile[k], profile[(k + 1) % FOLD_BINS]);
     let den = l - 2.0 * c + r;
-    let d = if den < 0.0 { (0.5 * (l - r) / den).clamp(-0.5, 0.5) } else { 0.0 };
+    let d = if den < 0.0 {
+        (0.5 * (l - r) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
     // Bin k spans [k, k+1)/FOLD_BINS; an onset exactly at phase p lands in bin floor(p·B).
     let pos = (k as f64 + d + 0.5) / FOLD_BINS as f64;
     let strength = ((c - floor) / (on - floor).max(1e-12)).clamp(0.0, 1.0);
@@ -184,12 +206,20 @@ pub fn estimate(ev: &BeatEvidence, sub: &Subdivision) -> MeterEstimate {
     if b2.2 > TWO_OVER_FOUR * b4.2.max(0.0) && b2.2 > b3.2 {
         best = b2;
     }
-    let mut others: Vec<f64> = [b2, b3, b4].iter().filter(|s| s.0 != best.0).map(|s| s.2).collect();
+    let mut others: Vec<f64> = [b2, b3, b4]
+        .iter()
+        .filter(|s| s.0 != best.0)
+        .map(|s| s.2)
+        .collect();
     others.sort_by(|a, b| b.total_cmp(a));
     let margin = best.2 - others.first().copied().unwrap_or(0.0);
     let confidence = (1.0 - (-margin.max(0.0) / 0.3).exp()).clamp(0.0, 1.0);
     let m = best.0;
-    let (numerator, denominator) = if sub.ternary { (3 * m as u32, 8) } else { (m as u32, 4) };
+    let (numerator, denominator) = if sub.ternary {
+        (3 * m as u32, 8)
+    } else {
+        (m as u32, 4)
+    };
     MeterEstimate {
         numerator,
         denominator,
@@ -204,7 +234,11 @@ mod tests {
     use super::*;
 
     fn evidence(m: usize, phase: usize, n: usize) -> BeatEvidence {
-        let f = |strong: f32, weak: f32| (0..n).map(|i| if i % m == phase { strong } else { weak }).collect::<Vec<_>>();
+        let f = |strong: f32, weak: f32| {
+            (0..n)
+                .map(|i| if i % m == phase { strong } else { weak })
+                .collect::<Vec<_>>()
+        };
         BeatEvidence {
             harmonic: f(0.8, 0.1),
             bass: f(0.6, 0.2),
@@ -215,12 +249,22 @@ mod tests {
 
     #[test]
     fn finds_bar_length_and_phase() {
-        let straight = Subdivision { ternary: false, offbeat_position: 0.5, offbeat_strength: 0.5 };
+        let straight = Subdivision {
+            ternary: false,
+            offbeat_position: 0.5,
+            offbeat_strength: 0.5,
+        };
         for (m, phase, num) in [(4, 1, 4), (3, 2, 3), (2, 0, 2), (4, 3, 4)] {
             let e = estimate(&evidence(m, phase, 96), &straight);
-            assert_eq!((e.beats_per_bar, e.phase, e.numerator, e.denominator), (m, phase, num, 4));
+            assert_eq!(
+                (e.beats_per_bar, e.phase, e.numerator, e.denominator),
+                (m, phase, num, 4)
+            );
         }
-        let ternary = Subdivision { ternary: true, ..straight };
+        let ternary = Subdivision {
+            ternary: true,
+            ..straight
+        };
         let e = estimate(&evidence(2, 1, 96), &ternary);
         assert_eq!((e.numerator, e.denominator), (6, 8));
     }
@@ -240,10 +284,20 @@ mod tests {
             x
         };
         let s = subdivision(&fold(&make(&[(0.5, 0.6)]), fr, &beats));
-        assert!(!s.ternary && (s.offbeat_position - 0.5).abs() < 0.03, "{s:?}");
+        assert!(
+            !s.ternary && (s.offbeat_position - 0.5).abs() < 0.03,
+            "{s:?}"
+        );
         let s = subdivision(&fold(&make(&[(0.62, 0.6)]), fr, &beats));
-        assert!(!s.ternary && (s.offbeat_position - 0.62).abs() < 0.03, "{s:?}");
-        let s = subdivision(&fold(&make(&[(1.0 / 3.0, 0.6), (2.0 / 3.0, 0.6)]), fr, &beats));
+        assert!(
+            !s.ternary && (s.offbeat_position - 0.62).abs() < 0.03,
+            "{s:?}"
+        );
+        let s = subdivision(&fold(
+            &make(&[(1.0 / 3.0, 0.6), (2.0 / 3.0, 0.6)]),
+            fr,
+            &beats,
+        ));
         assert!(s.ternary, "{s:?}");
     }
 }

@@ -37,7 +37,13 @@ pub struct BeatTrack {
 
 /// Tracks the beats of the music sounding between `start_s` and `end_s`; `level_db(a, b)` is the
 /// level of the span `[a, b)` and `loud_db` that of the loud passages, for trimming the tail.
-pub fn track_beats(o: &Onsets, start_s: f64, end_s: f64, level_db: &dyn Fn(f64, f64) -> f64, loud_db: f64) -> BeatTrack {
+pub fn track_beats(
+    o: &Onsets,
+    start_s: f64,
+    end_s: f64,
+    level_db: &dyn Fn(f64, f64) -> f64,
+    loud_db: f64,
+) -> BeatTrack {
     let x = beat_novelty(o);
     if x.len() < 16 {
         return BeatTrack::default();
@@ -49,7 +55,10 @@ pub fn track_beats(o: &Onsets, start_s: f64, end_s: f64, level_db: &dyn Fn(f64, 
     let start_f = start_s * fr;
     let end_f = end_s * fr;
     let tol = 0.25 * period;
-    let dp: Vec<f64> = frames.into_iter().filter(|&f| f >= start_f - tol && f <= end_f + tol).collect();
+    let dp: Vec<f64> = frames
+        .into_iter()
+        .filter(|&f| f >= start_f - tol && f <= end_f + tol)
+        .collect();
     // Where the pulse is steady, replace the DP path by a rigid grid fitted to the whole span:
     // one phase for the span, so a stretch where off-beats are louder cannot pull the beat
     // half a beat away (the DP optimises locally and would follow it). Tried on the whole
@@ -62,7 +71,11 @@ pub fn track_beats(o: &Onsets, start_s: f64, end_s: f64, level_db: &dyn Fn(f64, 
             let mut out: Vec<f64> = Vec::new();
             for (i, &(t0, _)) in map.iter().enumerate() {
                 let t1 = map.get(i + 1).map(|m| m.0).unwrap_or(f64::MAX);
-                let seg: Vec<f64> = dp.iter().copied().filter(|&f| f / fr >= t0 - 1e-9 && f / fr < t1 - 1e-9).collect();
+                let seg: Vec<f64> = dp
+                    .iter()
+                    .copied()
+                    .filter(|&f| f / fr >= t0 - 1e-9 && f / fr < t1 - 1e-9)
+                    .collect();
                 out.extend(steady_grid(&x, o, &seg).unwrap_or(seg));
             }
             if map.is_empty() {
@@ -109,7 +122,11 @@ fn steady_grid(x: &[f32], o: &Onsets, dp: &[f64]) -> Option<Vec<f64>> {
     let near = |f: f64| {
         let c = f.round().max(0.0) as usize;
         let hi = (c + 2).min(x.len());
-        f64::from((c.saturating_sub(1)..hi).map(|i| x[i]).fold(0.0f32, f32::max))
+        f64::from(
+            (c.saturating_sub(1)..hi)
+                .map(|i| x[i])
+                .fold(0.0f32, f32::max),
+        )
     };
     let dp_sum: f64 = dp.iter().map(|&f| near(f)).sum();
     let grid = beats::grid_beats(x, p, ph, a, b);
@@ -198,7 +215,9 @@ fn peak_near(x: &[f32], frame_rate: f64, t: f64, reach: usize) -> f32 {
     let c = (t * frame_rate).round() as isize;
     let a = (c - reach as isize).max(0) as usize;
     let b = ((c + reach as isize + 1).max(0) as usize).min(x.len());
-    x.get(a..b).map(|s| s.iter().copied().fold(0.0, f32::max)).unwrap_or(0.0)
+    x.get(a..b)
+        .map(|s| s.iter().copied().fold(0.0, f32::max))
+        .unwrap_or(0.0)
 }
 
 /// Beat-synchronous evidence for the bar position.
@@ -223,7 +242,13 @@ pub fn beat_evidence(o: &Onsets, chroma: &Chroma, beats: &[f64]) -> meter::BeatE
     meter::BeatEvidence {
         harmonic: (0..beats.len()).map(|i| change(&tre, i)).collect(),
         bass: (0..beats.len()).map(|i| change(&bas, i)).collect(),
-        low: beats.iter().map(|&b| peak_near(&o.low, o.frame_rate, b, 2)).collect(),
-        accent: beats.iter().map(|&b| peak_near(&o.total, o.frame_rate, b, 2)).collect(),
+        low: beats
+            .iter()
+            .map(|&b| peak_near(&o.low, o.frame_rate, b, 2))
+            .collect(),
+        accent: beats
+            .iter()
+            .map(|&b| peak_near(&o.total, o.frame_rate, b, 2))
+            .collect(),
     }
 }

@@ -89,25 +89,27 @@ pub fn prior(bpm: f64) -> f64 {
 pub struct Pulse {
     /// Period, frames.
     pub period: f64,
-    /// Best phase, frames in `[0, period)`.
-    pub phase: f64,
     /// Mean novelty on the grid over the mean novelty of the track.
     pub on: f64,
     /// Mean novelty half-way between grid points over the mean on the grid.
     pub mid_ratio: f64,
 }
 
-/// Mean of the local maxima (±`reach` frames) of `x` at `phase + k·period`.
-fn grid_mean(x: &[f32], period: f64, phase: f64, reach: usize) -> f64 {
+/// Window over which a pulse grid is laid with its own phase, seconds: long enough for a
+/// dozen beats, short enough that a period known to ±1 % cannot drift off the onsets.
+pub const PULSE_WINDOW_S: f64 = 8.0;
+
+/// Mean of the local maxima (±`reach` frames) of `x[a..b]` at `phase + k·period`.
+fn grid_mean(x: &[f32], a: usize, b: usize, period: f64, phase: f64, reach: usize) -> f64 {
     let mut sum = 0.0;
     let mut count = 0usize;
-    let mut t = phase;
-    while (t as usize) < x.len() {
+    let mut t = a as f64 + phase;
+    while t < b as f64 {
         let c = t.round() as usize;
-        let a = c.saturating_sub(reach);
-        let b = (c + reach + 1).min(x.len());
-        if a < b {
-            sum += f64::from(x[a..b].iter().copied().fold(f32::MIN, f32::max));
+        let lo = c.saturating_sub(reach).max(a);
+        let hi = (c + reach + 1).min(b);
+        if lo < hi {
+            sum += f64::from(x[lo..hi].iter().copied().fold(f32::MIN, f32::max));
             count += 1;
         }
         t += period;
@@ -119,25 +121,41 @@ fn grid_mean(x: &[f32], period: f64, phase: f64, reach: usize) -> f64 {
     }
 }
 
-/// Measures the pulse of period `period` frames on `x` (non-negative novelty).
-pub fn pulse(x: &[f32], period: f64) -> Pulse {
+/// Measures the pulse of period `period` frames on `x` (non-negative novelty at
+/// `frame_rate`): in each [`PULSE_WINDOW_S`] window the grid takes its best phase and a period
+/// within ±1 % (so that neither drift nor the coarse lag of the autocorrelation peak matters),
+/// and the window means are pooled.
+pub fn pulse(x: &[f32], period: f64, frame_rate: f64) -> Pulse {
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len().max(1) as f64;
-    let steps = (period.round() as usize).max(1);
-    let mut best = (f64::MIN, 0.0);
-    for s in 0..steps {
-        let phase = s as f64 * period / steps as f64;
-        let m = grid_mean(x, period, phase, 1);
-        if m > best.0 {
-            best = (m, phase);
+    let win = ((PULSE_WINDOW_S * frame_rate) as usize).max((4.0 * period) as usize);
+    let (mut on_sum, mut mid_sum) = (0.0, 0.0);
+    let mut a = 0;
+    while a < x.len() {
+        let b = (a + win).min(x.len());
+        if (b - a) as f64 >= 2.0 * period {
+            let mut best = (f64::MIN, period, 0.0);
+            for k in -5..=5 {
+                let p = period * (1.0 + 0.002 * f64::from(k));
+                let steps = (p.round() as usize).max(1);
+                for s in 0..steps {
+                    let phase = s as f64 * p / steps as f64;
+                    let m = grid_mean(x, a, b, p, phase, 1);
+                    if m > best.0 {
+                        best = (m, p, phase);
+                    }
+                }
+            }
+            let (on_w, p, phase) = best;
+            on_sum += on_w * (b - a) as f64;
+            mid_sum += grid_mean(x, a, b, p, phase + p / 2.0, 1) * (b - a) as f64;
         }
+        a = b;
     }
-    let (on_mean, phase) = best;
-    let mid = grid_mean(x, period, phase + period / 2.0, 1);
+    let on_mean = on_sum / x.len().max(1) as f64;
     Pulse {
         period,
-        phase,
         on: on_mean / mean.max(1e-12),
-        mid_ratio: mid / on_mean.max(1e-12),
+        mid_ratio: mid_sum / on_sum.max(1e-12),
     }
 }
 
@@ -145,7 +163,8 @@ pub fn pulse(x: &[f32], period: f64) -> Pulse {
 pub fn candidates(r: &[f64], frame_rate: f64) -> Vec<(f64, f64)> {
     let lag_min = 60.0 * frame_rate / MAX_BPM;
     let lag_max = 60.0 * frame_rate / MIN_BPM;
-    let enhanced = |lag: f64| interp(r, lag) + 0.5 * interp(r, 2.0 * lag) + 0.25 * interp(r, 4.0 * lag);
+    let enhanced =
+        |lag: f64| interp(r, lag) + 0.5 * interp(r, 2.0 * lag) + 0.25 * interp(r, 4.0 * lag);
     let mut out = Vec::new();
     let mut lag = lag_min.floor().max(2.0);
     let step = 0.25;
@@ -188,7 +207,7 @@ pub fn estimate_period(x: &[f32], frame_rate: f64) -> (f64, f64) {
     // the grid and its half-way points together, so that a grouping in threes of a binary
     // pulse (or the reverse) loses to the true pulse.
     let score = |p: f64, ac: f64| {
-        let pl = pulse(x, p);
+        let pl = pulse(x, p, frame_rate);
         ac.max(0.0).sqrt() * pl.on * (1.0 + pl.mid_ratio) * 0.5 * prior(bpm(p))
     };
     let mut scored: Vec<(f64, f64)> = cands.iter().map(|&(p, ac)| (p, score(p, ac))).collect();
@@ -197,7 +216,7 @@ pub fn estimate_period(x: &[f32], frame_rate: f64) -> (f64, f64) {
     // Octave decision, one rule in both directions.
     loop {
         let half = period / 2.0;
-        if bpm(half) <= FASTEST_BEAT_BPM && pulse(x, period).mid_ratio >= FASTER_MID_RATIO {
+        if bpm(half) <= FASTEST_BEAT_BPM && pulse(x, period, frame_rate).mid_ratio >= FASTER_MID_RATIO {
             period = half;
         } else {
             break;
@@ -205,14 +224,18 @@ pub fn estimate_period(x: &[f32], frame_rate: f64) -> (f64, f64) {
     }
     loop {
         let double = period * 2.0;
-        if bpm(double) >= SLOWEST_BEAT_BPM && pulse(x, double).mid_ratio < FASTER_MID_RATIO {
+        if bpm(double) >= SLOWEST_BEAT_BPM && pulse(x, double, frame_rate).mid_ratio < FASTER_MID_RATIO {
             period = double;
         } else {
             break;
         }
     }
     let total: f64 = scored.iter().map(|s| s.1.max(0.0)).sum();
-    let conf = if total > 0.0 { scored[0].1.max(0.0) / total } else { 0.0 };
+    let conf = if total > 0.0 {
+        scored[0].1.max(0.0) / total
+    } else {
+        0.0
+    };
     (period, conf)
 }
 
@@ -237,7 +260,10 @@ mod tests {
         let x: Vec<f32> = (0..300).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
         let r = autocorrelation(&x, 50);
         for l in [0, 1, 7, 49] {
-            let naive: f64 = (0..300 - l).map(|i| f64::from(x[i]) * f64::from(x[i + l])).sum::<f64>() / (300 - l) as f64;
+            let naive: f64 = (0..300 - l)
+                .map(|i| f64::from(x[i]) * f64::from(x[i + l]))
+                .sum::<f64>()
+                / (300 - l) as f64;
             assert!((r[l] - naive).abs() < 1e-9, "lag {l}");
         }
     }
@@ -256,7 +282,10 @@ mod tests {
         let fr = 86.13;
         let beat = 60.0 * fr / 170.0;
         let mut x = pulses(4000, beat, 5.0, &[1.0, 0.9, 0.6, 0.9]);
-        for (i, v) in pulses(4000, beat, 5.0 + beat / 2.0, &[0.25]).into_iter().enumerate() {
+        for (i, v) in pulses(4000, beat, 5.0 + beat / 2.0, &[0.25])
+            .into_iter()
+            .enumerate()
+        {
             x[i] += v;
         }
         let (p, _) = estimate_period(&x, fr);
