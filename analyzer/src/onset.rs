@@ -12,7 +12,7 @@
 //!   mid 200 Hz – 3 kHz: snare, chords; high > 3 kHz: hats), which the tempo, beat and meter
 //!   stages use to tell the kick from the backbeat and the hats.
 
-use crate::spectrum::{stft, Spectrogram};
+use crate::spectrum::{frame_count, map_frames};
 
 /// FFT length for onset analysis at 22.05 kHz (46 ms).
 pub const N_FFT: usize = 1024;
@@ -151,31 +151,43 @@ pub fn hpss(e: &[f32], frames: usize, nb: usize) -> (Vec<f32>, Vec<f32>) {
     (h, p)
 }
 
-/// Computes the onset strength functions of a mono signal.
+/// Computes the onset strength functions of a mono signal. Memory: one band-energy row per
+/// frame (about 90 values), never the full spectrogram.
 pub fn onset_strength(signal: &[f32], sample_rate: u32) -> Onsets {
-    let spec = stft(signal, sample_rate, N_FFT, HOP);
-    from_spectrogram(&spec)
+    let bins = N_FFT / 2 + 1;
+    let bin_hz = f64::from(sample_rate) / N_FFT as f64;
+    let nyq = f64::from(sample_rate) / 2.0;
+    let bank = log_filterbank(bins, bin_hz, 30.0, nyq.min(11_000.0), 12.0);
+    let frames = frame_count(signal.len(), HOP);
+    let idx: Vec<usize> = (0..frames).collect();
+    let bands: Vec<f32> = map_frames(signal, N_FFT, HOP, &idx, |m| {
+        bank.iter()
+            .map(|(_, taps)| taps.iter().map(|&(k, w)| m[k] * w).sum::<f32>())
+            .collect::<Vec<f32>>()
+    })
+    .concat();
+    let frame_rate = f64::from(sample_rate) / HOP as f64;
+    from_bands(bands, frames, &bank, frame_rate)
 }
 
-/// Onset strength from an existing spectrogram.
-pub fn from_spectrogram(spec: &Spectrogram) -> Onsets {
-    let bin_hz = spec.bin_hz(1);
-    let nyq = f64::from(spec.sample_rate) / 2.0;
-    let bank = log_filterbank(spec.bins, bin_hz, 30.0, nyq.min(11_000.0), 12.0);
+/// Onset strength from band energies (`frames × bank.len()`).
+fn from_bands(
+    mut bands: Vec<f32>,
+    frames: usize,
+    bank: &[(f64, Vec<(usize, f32)>)],
+    frame_rate: f64,
+) -> Onsets {
     let nb = bank.len();
-    let mut bands = vec![0.0f32; spec.frames * nb];
-    for t in 0..spec.frames {
-        let frame = spec.frame(t);
-        for (b, (_, taps)) in bank.iter().enumerate() {
-            bands[t * nb + b] = taps.iter().map(|&(k, w)| frame[k] * w).sum();
-        }
-    }
     let mean =
         (bands.iter().map(|&x| f64::from(x)).sum::<f64>() / bands.len().max(1) as f64) as f32;
     let x0 = (mean * 1e-3).max(1e-12);
-    let (harm, perc) = hpss(&bands, spec.frames, nb);
-    let compress = |v: &[f32]| -> Vec<f32> { v.iter().map(|&x| (1.0 + x / x0).ln()).collect() };
-    let (full, harm, perc) = (compress(&bands), compress(&harm), compress(&perc));
+    let (mut harm, mut perc) = hpss(&bands, frames, nb);
+    for v in [&mut bands, &mut harm, &mut perc] {
+        for x in v.iter_mut() {
+            *x = (1.0 + *x / x0).ln();
+        }
+    }
+    let full = bands;
     let group = |c: f64| {
         if c < LOW_MAX_HZ {
             0
@@ -186,9 +198,9 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Onsets {
         }
     };
     let groups: Vec<usize> = bank.iter().map(|(c, _)| group(*c)).collect();
-    let zeros = vec![0.0f32; spec.frames];
+    let zeros = vec![0.0f32; frames];
     let mut out = Onsets {
-        frame_rate: spec.frame_rate(),
+        frame_rate,
         total: zeros.clone(),
         low: zeros.clone(),
         mid: zeros.clone(),
@@ -196,7 +208,7 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Onsets {
         perc: [zeros.clone(), zeros.clone(), zeros.clone()],
         harmonic: zeros,
     };
-    for t in LAG..spec.frames {
+    for t in LAG..frames {
         let g = flux(&full, t, nb, &groups);
         out.low[t] = g[0];
         out.mid[t] = g[1];

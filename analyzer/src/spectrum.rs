@@ -48,10 +48,23 @@ pub fn workers() -> usize {
         .clamp(1, 8)
 }
 
-/// Computes the magnitude STFT of `signal`.
-pub fn stft(signal: &[f32], sample_rate: u32, n_fft: usize, hop: usize) -> Spectrogram {
+/// Number of frames of a signal of `len` samples at hop `hop`.
+pub fn frame_count(len: usize, hop: usize) -> usize {
+    len / hop + 1
+}
+
+/// Runs `f` on the magnitude spectrum (`n_fft / 2 + 1` bins, scaled so that a full-scale sine
+/// peaks near 1.0) of each frame listed in `frames`, in parallel, and returns the results in
+/// order. Only one spectrum per worker is alive at a time, so memory does not grow with the
+/// length of the signal; this is the function the analysis stages use.
+pub fn map_frames<R: Send>(
+    signal: &[f32],
+    n_fft: usize,
+    hop: usize,
+    frames: &[usize],
+    f: impl Fn(&[f32]) -> R + Sync,
+) -> Vec<R> {
     let bins = n_fft / 2 + 1;
-    let frames = signal.len() / hop + 1;
     let window: Vec<f32> = (0..n_fft)
         .map(|i| {
             let x = std::f64::consts::PI * 2.0 * i as f64 / n_fft as f64;
@@ -60,40 +73,59 @@ pub fn stft(signal: &[f32], sample_rate: u32, n_fft: usize, hop: usize) -> Spect
         .collect();
     // Hann's coherent gain is 0.5: a full-scale sine then reads 1.0 at its bin.
     let scale = 2.0 / (0.5 * n_fft as f32);
-    let mut data = vec![0.0f32; frames * bins];
-    let n_workers = workers().min(frames.max(1));
-    let per = frames.div_ceil(n_workers);
+    let n_workers = workers().min(frames.len().max(1));
+    let per = frames.len().div_ceil(n_workers).max(1);
     let mut planner = RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(n_fft);
+    let f = &f;
+    let window = &window;
     std::thread::scope(|scope| {
-        for (w, chunk) in data.chunks_mut(per * bins).enumerate() {
-            let fft = fft.clone();
-            let window = &window;
-            scope.spawn(move || {
-                let mut input = fft.make_input_vec();
-                let mut output = fft.make_output_vec();
-                let mut scratch = fft.make_scratch_vec();
-                for (j, out_frame) in chunk.chunks_mut(bins).enumerate() {
-                    let t = w * per + j;
-                    let centre = (t * hop) as isize;
-                    let start = centre - (n_fft / 2) as isize;
-                    for (i, (x, &win)) in input.iter_mut().zip(window).enumerate() {
-                        let idx = start + i as isize;
-                        *x = if idx >= 0 && (idx as usize) < signal.len() {
-                            signal[idx as usize] * win
-                        } else {
-                            0.0
-                        };
-                    }
-                    // Lengths come from the same plan, so this cannot fail.
-                    let _ = fft.process_with_scratch(&mut input, &mut output, &mut scratch);
-                    for (o, c) in out_frame.iter_mut().zip(&output) {
-                        *o = c.norm() * scale;
-                    }
-                }
-            });
-        }
-    });
+        let handles: Vec<_> = frames
+            .chunks(per)
+            .map(|chunk| {
+                let fft = fft.clone();
+                scope.spawn(move || {
+                    let mut input = fft.make_input_vec();
+                    let mut output = fft.make_output_vec();
+                    let mut scratch = fft.make_scratch_vec();
+                    let mut mags = vec![0.0f32; bins];
+                    chunk
+                        .iter()
+                        .map(|&t| {
+                            let start = (t * hop) as isize - (n_fft / 2) as isize;
+                            for (i, (x, &win)) in input.iter_mut().zip(window).enumerate() {
+                                let idx = start + i as isize;
+                                *x = if idx >= 0 && (idx as usize) < signal.len() {
+                                    signal[idx as usize] * win
+                                } else {
+                                    0.0
+                                };
+                            }
+                            // Lengths come from the same plan, so this cannot fail.
+                            let _ = fft.process_with_scratch(&mut input, &mut output, &mut scratch);
+                            for (m, c) in mags.iter_mut().zip(&output) {
+                                *m = c.norm() * scale;
+                            }
+                            f(&mags)
+                        })
+                        .collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// Computes the whole magnitude STFT of `signal` (allocates `frames × bins`; for short
+/// signals and tests — the analysis stages use [`map_frames`]).
+pub fn stft(signal: &[f32], sample_rate: u32, n_fft: usize, hop: usize) -> Spectrogram {
+    let bins = n_fft / 2 + 1;
+    let frames = frame_count(signal.len(), hop);
+    let idx: Vec<usize> = (0..frames).collect();
+    let data = map_frames(signal, n_fft, hop, &idx, |m| m.to_vec()).concat();
     Spectrogram {
         n_fft,
         hop,
@@ -126,6 +158,9 @@ mod tests {
         assert_eq!(arg, k);
         assert!((max - 1.0).abs() < 0.01, "{max}");
         assert_eq!(s.frames, x.len() / 512 + 1);
+        // The per-frame map sees the same spectra.
+        let peaks = map_frames(&x, n_fft, 512, &[s.frames / 2], |m| m[k]);
+        assert_eq!(peaks, vec![max]);
     }
 
     #[test]

@@ -17,25 +17,41 @@ fn root() -> PathBuf {
 
 fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().with_context(|| format!("while starting {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("while starting {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
     Ok(())
 }
 
-fn build_corpus(builder: &Path, dir: &Path, songs: u32, seconds: u32, seed: u32, genres: Option<&str>) -> Result<()> {
+fn build_corpus(
+    builder: &Path,
+    dir: &Path,
+    songs: u32,
+    seconds: u32,
+    seed: u32,
+    genres: Option<&str>,
+) -> Result<()> {
     if dir.join(".complete").is_file() {
         return Ok(());
     }
     let mut cmd = Command::new(builder);
-    cmd.arg(dir)
-        .args(["--songs", &songs.to_string(), "--seconds", &seconds.to_string(), "--seed", &seed.to_string()]);
+    cmd.arg(dir).args([
+        "--songs",
+        &songs.to_string(),
+        "--seconds",
+        &seconds.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
     if let Some(g) = genres {
         cmd.args(["--genres", g]);
     }
     run(&mut cmd).with_context(|| format!("while building the corpus in {}", dir.display()))?;
-    std::fs::write(dir.join(".complete"), b"").with_context(|| format!("while marking {}", dir.display()))?;
+    std::fs::write(dir.join(".complete"), b"")
+        .with_context(|| format!("while marking {}", dir.display()))?;
     Ok(())
 }
 
@@ -44,7 +60,10 @@ fn bench(args: &[String]) -> Result<()> {
     let mut corpus: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{a} needs a value; {USAGE}"));
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{a} needs a value; {USAGE}"))
+        };
         match a.as_str() {
             "--songs" => songs = value()?.parse().context("--songs")?,
             "--seconds" => seconds = value()?.parse().context("--seconds")?,
@@ -56,14 +75,27 @@ fn bench(args: &[String]) -> Result<()> {
     let root = root();
     let builder = root.join("../shared/corpus/build");
     if !builder.is_file() {
-        bail!("{} not found: the benchmark needs the shared corpus builder next to this checkout", builder.display());
+        bail!(
+            "{} not found: the benchmark needs the shared corpus builder next to this checkout",
+            builder.display()
+        );
     }
-    run(Command::new(env!("CARGO")).current_dir(&root).args(["build", "--release", "--bin", "auralis"]))?;
+    run(Command::new(env!("CARGO")).current_dir(&root).args([
+        "build",
+        "--release",
+        "--bin",
+        "auralis",
+    ]))?;
     let auralis = root.join("target/release/auralis");
     let bench_dir = root.join("target/bench");
-    let corpus = corpus.unwrap_or_else(|| bench_dir.join(format!("corpus-{songs}x{seconds}s-seed{seed}")));
+    let corpus =
+        corpus.unwrap_or_else(|| bench_dir.join(format!("corpus-{songs}x{seconds}s-seed{seed}")));
     build_corpus(&builder, &corpus, songs, seconds, seed, None)?;
-    run(Command::new(&auralis).arg("eval").arg(&corpus).arg("--json").arg(bench_dir.join("eval.json")))?;
+    run(Command::new(&auralis)
+        .arg("eval")
+        .arg(&corpus)
+        .arg("--json")
+        .arg(bench_dir.join("eval.json")))?;
     let long = bench_dir.join("corpus-180s");
     build_corpus(&builder, &long, 1, 180, seed, Some("pop"))?;
     let song = std::fs::read_dir(&long)

@@ -13,7 +13,7 @@
 //! 4. Bass chroma from MIDI 28–54 and treble chroma from MIDI 48–95, each folded to 12 pitch
 //!    classes with a smooth weight across its range.
 
-use crate::spectrum::{stft, Spectrogram};
+use crate::spectrum::{frame_count, map_frames};
 
 /// FFT length at 22.05 kHz (372 ms).
 pub const N_FFT: usize = 8192;
@@ -41,56 +41,28 @@ pub struct Chroma {
 /// Octave bands of the timbre descriptor (≈ 43 Hz – 11 kHz).
 pub const TIMBRE_BANDS: usize = 8;
 
-/// Computes chroma features of a mono signal.
+/// Frames whose spectral peaks estimate the tuning (spread over the track).
+const TUNING_FRAMES: usize = 400;
+
+/// Computes chroma features of a mono signal. Memory: one semitone row (72 values) per frame,
+/// never the full spectrogram.
 pub fn chroma(signal: &[f32], sample_rate: u32) -> Chroma {
-    let spec = stft(signal, sample_rate, N_FFT, HOP);
-    from_spectrogram(&spec)
-}
-
-fn midi_of(hz: f64) -> f64 {
-    69.0 + 12.0 * (hz / 440.0).log2()
-}
-
-/// Tuning offset (semitones) from spectral peaks between 100 Hz and 2 kHz.
-pub fn estimate_tuning(spec: &Spectrogram) -> f64 {
-    let bin_hz = spec.bin_hz(1);
-    let k0 = (100.0 / bin_hz) as usize;
-    let k1 = ((2000.0 / bin_hz) as usize).min(spec.bins - 2);
-    let (mut sx, mut sy) = (0.0f64, 0.0f64);
-    let step = (spec.frames / 400).max(1);
-    for t in (0..spec.frames).step_by(step) {
-        let f = spec.frame(t);
-        let max = f[k0..k1].iter().copied().fold(0.0f32, f32::max);
-        if max <= 0.0 {
-            continue;
-        }
-        for k in k0..k1 {
-            let (l, c, r) = (f[k - 1], f[k], f[k + 1]);
-            if c > l && c >= r && c > 0.1 * max {
-                let den = l - 2.0 * c + r;
-                let d = if den < 0.0 { 0.5 * (l - r) / den } else { 0.0 };
-                let m = midi_of((k as f64 + f64::from(d)) * bin_hz);
-                let dev = m - m.round();
-                let ang = 2.0 * std::f64::consts::PI * dev;
-                let w = f64::from(c);
-                sx += w * ang.cos();
-                sy += w * ang.sin();
-            }
-        }
-    }
-    if sx == 0.0 && sy == 0.0 {
-        return 0.0;
-    }
-    sy.atan2(sx) / (2.0 * std::f64::consts::PI)
-}
-
-/// Chroma from an existing long-window spectrogram.
-pub fn from_spectrogram(spec: &Spectrogram) -> Chroma {
-    let tuning = estimate_tuning(spec);
-    let bin_hz = spec.bin_hz(1);
+    let bins = N_FFT / 2 + 1;
+    let bin_hz = f64::from(sample_rate) / N_FFT as f64;
+    let frames = frame_count(signal.len(), HOP);
+    let step = (frames / TUNING_FRAMES).max(1);
+    let sample: Vec<usize> = (0..frames).step_by(step).collect();
+    let (sx, sy) = map_frames(signal, N_FFT, HOP, &sample, |m| tuning_vector(m, bin_hz))
+        .into_iter()
+        .fold((0.0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1));
+    let tuning = if sx == 0.0 && sy == 0.0 {
+        0.0
+    } else {
+        sy.atan2(sx) / (2.0 * std::f64::consts::PI)
+    };
     // Pitch-domain triangular pooling taps.
     let mut taps: Vec<Vec<(usize, f32)>> = vec![Vec::new(); N_PITCH];
-    for k in 1..spec.bins {
+    for k in 1..bins {
         let m = midi_of(k as f64 * bin_hz) - tuning;
         let p = m.floor() as i32;
         for (q, w) in [(p, 1.0 - (m - m.floor())), (p + 1, m - m.floor())] {
@@ -108,15 +80,70 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Chroma {
             Some(((hz / 43.0).log2().floor() as usize).min(TIMBRE_BANDS - 1))
         }
     };
-    let bands: Vec<Option<usize>> = (0..spec.bins).map(band_of).collect();
-    let mut semis = vec![0.0f32; spec.frames * N_PITCH];
-    for t in 0..spec.frames {
-        let f = spec.frame(t);
-        for (p, tp) in taps.iter().enumerate() {
-            semis[t * N_PITCH + p] = tp.iter().map(|&(k, w)| f[k] * w).sum();
+    let bands: Vec<Option<usize>> = (0..bins).map(band_of).collect();
+    let idx: Vec<usize> = (0..frames).collect();
+    let rows: Vec<([f32; N_PITCH], [f32; TIMBRE_BANDS])> =
+        map_frames(signal, N_FFT, HOP, &idx, |f| {
+            let mut semis = [0.0f32; N_PITCH];
+            for (s, tp) in semis.iter_mut().zip(&taps) {
+                *s = tp.iter().map(|&(k, w)| f[k] * w).sum();
+            }
+            let mut tim = [0.0f64; TIMBRE_BANDS];
+            for (k, b) in bands.iter().enumerate() {
+                if let Some(b) = b {
+                    tim[*b] += f64::from(f[k]) * f64::from(f[k]);
+                }
+            }
+            let mut tb = [0.0f32; TIMBRE_BANDS];
+            for (o, &e) in tb.iter_mut().zip(&tim) {
+                *o = (10.0 * (e + 1e-10).log10()) as f32;
+            }
+            (semis, tb)
+        });
+    fold_chroma(&rows, tuning, f64::from(sample_rate) / HOP as f64)
+}
+
+fn midi_of(hz: f64) -> f64 {
+    69.0 + 12.0 * (hz / 440.0).log2()
+}
+
+/// Weighted unit vector of the deviation of one spectrum's peaks (100 Hz – 2 kHz) from the
+/// equal-tempered grid; summed over frames, its angle is the tuning offset.
+fn tuning_vector(f: &[f32], bin_hz: f64) -> (f64, f64) {
+    let k0 = (100.0 / bin_hz) as usize;
+    let k1 = ((2000.0 / bin_hz) as usize).min(f.len() - 2);
+    let max = f[k0..k1].iter().copied().fold(0.0f32, f32::max);
+    let (mut sx, mut sy) = (0.0f64, 0.0f64);
+    if max <= 0.0 {
+        return (0.0, 0.0);
+    }
+    for k in k0..k1 {
+        let (l, c, r) = (f[k - 1], f[k], f[k + 1]);
+        if c > l && c >= r && c > 0.1 * max {
+            let den = l - 2.0 * c + r;
+            let d = if den < 0.0 { 0.5 * (l - r) / den } else { 0.0 };
+            let m = midi_of((k as f64 + f64::from(d)) * bin_hz);
+            let ang = 2.0 * std::f64::consts::PI * (m - m.round());
+            sx += f64::from(c) * ang.cos();
+            sy += f64::from(c) * ang.sin();
         }
     }
-    let mean = semis.iter().map(|&v| f64::from(v)).sum::<f64>() / semis.len().max(1) as f64;
+    (sx, sy)
+}
+
+/// Compresses, whitens and folds the semitone rows into treble and bass chroma.
+fn fold_chroma(
+    rows: &[([f32; N_PITCH], [f32; TIMBRE_BANDS])],
+    tuning: f64,
+    frame_rate: f64,
+) -> Chroma {
+    let frames = rows.len();
+    let mean = rows
+        .iter()
+        .flat_map(|r| r.0.iter())
+        .map(|&v| f64::from(v))
+        .sum::<f64>()
+        / (frames * N_PITCH).max(1) as f64;
     let x0 = (mean * 0.01).max(1e-9) as f32;
     let bass_w: Vec<f32> = (0..N_PITCH)
         .map(|i| {
@@ -142,16 +169,15 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Chroma {
         })
         .collect();
     let mut out = Chroma {
-        frame_rate: spec.frame_rate(),
+        frame_rate,
         tuning_semitones: tuning,
-        treble: Vec::with_capacity(spec.frames),
-        bass: Vec::with_capacity(spec.frames),
-        timbre: Vec::with_capacity(spec.frames),
+        treble: Vec::with_capacity(frames),
+        bass: Vec::with_capacity(frames),
+        timbre: Vec::with_capacity(frames),
     };
     let mut logs = vec![0.0f32; N_PITCH];
     let mut prefix = vec![0.0f32; N_PITCH + 1];
-    for t in 0..spec.frames {
-        let row = &semis[t * N_PITCH..(t + 1) * N_PITCH];
+    for (row, timbre) in rows {
         for (l, &v) in logs.iter_mut().zip(row) {
             *l = (1.0 + v / x0).ln();
         }
@@ -171,18 +197,7 @@ pub fn from_spectrogram(spec: &Spectrogram) -> Chroma {
         }
         out.treble.push(tre);
         out.bass.push(bas);
-        let f = spec.frame(t);
-        let mut tim = [0.0f64; TIMBRE_BANDS];
-        for (k, b) in bands.iter().enumerate() {
-            if let Some(b) = b {
-                tim[*b] += f64::from(f[k]) * f64::from(f[k]);
-            }
-        }
-        let mut tb = [0.0f32; TIMBRE_BANDS];
-        for (o, &e) in tb.iter_mut().zip(&tim) {
-            *o = (10.0 * (e + 1e-10).log10()) as f32;
-        }
-        out.timbre.push(tb);
+        out.timbre.push(*timbre);
     }
     out
 }
@@ -274,8 +289,7 @@ mod tests {
     fn tuning_of_a_sharp_track_is_found() {
         // A quarter-tone sharp (+0.3 semitone) C major triad.
         let x = tone(&[hz(60.3), hz(64.3), hz(67.3)], 22_050, 2.0);
-        let spec = stft(&x, 22_050, N_FFT, HOP);
-        let t = estimate_tuning(&spec);
+        let t = chroma(&x, 22_050).tuning_semitones;
         assert!((t - 0.3).abs() < 0.05, "{t}");
     }
 

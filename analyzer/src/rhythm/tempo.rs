@@ -216,7 +216,9 @@ pub fn estimate_period(x: &[f32], frame_rate: f64) -> (f64, f64) {
     // Octave decision, one rule in both directions.
     loop {
         let half = period / 2.0;
-        if bpm(half) <= FASTEST_BEAT_BPM && pulse(x, period, frame_rate).mid_ratio >= FASTER_MID_RATIO {
+        if bpm(half) <= FASTEST_BEAT_BPM
+            && pulse(x, period, frame_rate).mid_ratio >= FASTER_MID_RATIO
+        {
             period = half;
         } else {
             break;
@@ -224,7 +226,9 @@ pub fn estimate_period(x: &[f32], frame_rate: f64) -> (f64, f64) {
     }
     loop {
         let double = period * 2.0;
-        if bpm(double) >= SLOWEST_BEAT_BPM && pulse(x, double, frame_rate).mid_ratio < FASTER_MID_RATIO {
+        if bpm(double) >= SLOWEST_BEAT_BPM
+            && pulse(x, double, frame_rate).mid_ratio < FASTER_MID_RATIO
+        {
             period = double;
         } else {
             break;
