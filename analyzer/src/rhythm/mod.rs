@@ -226,17 +226,12 @@ pub fn beat_evidence(o: &Onsets, chroma: &Chroma, beats: &[f64]) -> meter::BeatE
     let tre = span_means(&chroma.treble, chroma.frame_rate, &edges);
     let bas = span_means(&chroma.bass, chroma.frame_rate, &edges);
     let change = |v: &[[f32; 12]], i: usize| -> f32 {
-        // Mean of the two beats before against the two from here.
-        let before: Vec<f32> = (0..12)
-            .map(|k| (i.saturating_sub(2)..i).map(|j| v[j][k]).sum::<f32>())
-            .collect();
-        let after: Vec<f32> = (0..12)
-            .map(|k| (i..(i + 2).min(v.len())).map(|j| v[j][k]).sum::<f32>())
-            .collect();
+        // The beat before against this one: one-beat windows, so that bars of two beats
+        // (2/4, 6/8) show their changes as clearly as bars of four.
         if i == 0 {
             0.0
         } else {
-            1.0 - cosine(&before, &after)
+            1.0 - cosine(&v[i - 1], &v[i])
         }
     };
     meter::BeatEvidence {

@@ -93,6 +93,9 @@ pub struct Pulse {
     pub on: f64,
     /// Mean novelty half-way between grid points over the mean on the grid.
     pub mid_ratio: f64,
+    /// Mean novelty at a third and two thirds of the way between grid points over the mean on
+    /// the grid (a ternary subdivision).
+    pub third_ratio: f64,
 }
 
 /// Window over which a pulse grid is laid with its own phase, seconds: long enough for a
@@ -128,7 +131,7 @@ fn grid_mean(x: &[f32], a: usize, b: usize, period: f64, phase: f64, reach: usiz
 pub fn pulse(x: &[f32], period: f64, frame_rate: f64) -> Pulse {
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len().max(1) as f64;
     let win = ((PULSE_WINDOW_S * frame_rate) as usize).max((4.0 * period) as usize);
-    let (mut on_sum, mut mid_sum) = (0.0, 0.0);
+    let (mut on_sum, mut mid_sum, mut third_sum) = (0.0, 0.0, 0.0);
     let mut a = 0;
     while a < x.len() {
         let b = (a + win).min(x.len());
@@ -148,6 +151,10 @@ pub fn pulse(x: &[f32], period: f64, frame_rate: f64) -> Pulse {
             let (on_w, p, phase) = best;
             on_sum += on_w * (b - a) as f64;
             mid_sum += grid_mean(x, a, b, p, phase + p / 2.0, 1) * (b - a) as f64;
+            third_sum += 0.5
+                * (grid_mean(x, a, b, p, phase + p / 3.0, 1)
+                    + grid_mean(x, a, b, p, phase + 2.0 * p / 3.0, 1))
+                * (b - a) as f64;
         }
         a = b;
     }
@@ -156,6 +163,7 @@ pub fn pulse(x: &[f32], period: f64, frame_rate: f64) -> Pulse {
         period,
         on: on_mean / mean.max(1e-12),
         mid_ratio: mid_sum / on_sum.max(1e-12),
+        third_ratio: third_sum / on_sum.max(1e-12),
     }
 }
 
@@ -203,12 +211,14 @@ pub fn estimate_period(x: &[f32], frame_rate: f64) -> (f64, f64) {
         return (60.0 * frame_rate / PRIOR_CENTRE_BPM, 0.0);
     }
     let bpm = |p: f64| 60.0 * frame_rate / p;
-    // A beat pulse has strong events on its grid and, usually, a subdivision half-way: score
-    // the grid and its half-way points together, so that a grouping in threes of a binary
-    // pulse (or the reverse) loses to the true pulse.
+    // A beat pulse has strong events on its grid and, usually, a subdivision — half-way, or
+    // at the thirds in compound meters: score the grid and its subdivision together, so that a
+    // grouping in threes of a binary pulse (or in twos of a ternary one) loses to the true
+    // pulse.
     let score = |p: f64, ac: f64| {
         let pl = pulse(x, p, frame_rate);
-        ac.max(0.0).sqrt() * pl.on * (1.0 + pl.mid_ratio) * 0.5 * prior(bpm(p))
+        let subdivision = pl.mid_ratio.max(pl.third_ratio);
+        ac.max(0.0).sqrt() * pl.on * (1.0 + subdivision) * 0.5 * prior(bpm(p))
     };
     let mut scored: Vec<(f64, f64)> = cands.iter().map(|&(p, ac)| (p, score(p, ac))).collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
