@@ -137,16 +137,7 @@ impl Decoder {
         }
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| match e {
-                SymError::Unsupported(detail) => Error::Unsupported {
-                    path: path.into(),
-                    detail: detail.to_string(),
-                },
-                other => Error::Malformed {
-                    path: path.into(),
-                    detail: other.to_string(),
-                },
-            })?;
+            .map_err(|e| probe_error(path, e))?;
         let codec = decoder.codec_info().short_name;
         let container = reader.format_info().short_name;
         let channels_decl = params.channels.clone();

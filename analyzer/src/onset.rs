@@ -10,7 +10,10 @@
 //!   makes the function independent of the playback level;
 //! - besides the full-band function we keep three band groups (low < 200 Hz: kick and bass;
 //!   mid 200 Hz – 3 kHz: snare, chords; high > 3 kHz: hats), which the tempo, beat and meter
-//!   stages use to tell the kick from the backbeat and the hats.
+//!   stages use to tell the kick from the backbeat and the hats;
+//! - the same flux is also taken on the percussive part of a median-filter harmonic/percussive
+//!   split of the bands ([`hpss`]): the beat-phase decision listens to the drums only, so that
+//!   off-beat bass notes and chord stabs cannot pass for kicks.
 
 use crate::spectrum::{frame_count, map_frames};
 
@@ -41,15 +44,6 @@ pub struct Onsets {
     pub high: Vec<f32>,
     /// Percussive part (after median-filter HPSS), low / mid / high bands.
     pub perc: [Vec<f32>; 3],
-    /// Harmonic part (after median-filter HPSS), all bands.
-    pub harmonic: Vec<f32>,
-}
-
-impl Onsets {
-    /// Time of frame `t`, seconds.
-    pub fn time(&self, t: f64) -> f64 {
-        t / self.frame_rate
-    }
 }
 
 /// Triangular log-spaced filterbank: `bands_per_octave` from `f_min` to Nyquist, each band at
@@ -181,8 +175,8 @@ fn from_bands(
     let mean =
         (bands.iter().map(|&x| f64::from(x)).sum::<f64>() / bands.len().max(1) as f64) as f32;
     let x0 = (mean * 1e-3).max(1e-12);
-    let (mut harm, mut perc) = hpss(&bands, frames, nb);
-    for v in [&mut bands, &mut harm, &mut perc] {
+    let (_, mut perc) = hpss(&bands, frames, nb);
+    for v in [&mut bands, &mut perc] {
         for x in v.iter_mut() {
             *x = (1.0 + *x / x0).ln();
         }
@@ -205,8 +199,7 @@ fn from_bands(
         low: zeros.clone(),
         mid: zeros.clone(),
         high: zeros.clone(),
-        perc: [zeros.clone(), zeros.clone(), zeros.clone()],
-        harmonic: zeros,
+        perc: [zeros.clone(), zeros.clone(), zeros],
     };
     for t in LAG..frames {
         let g = flux(&full, t, nb, &groups);
@@ -218,7 +211,6 @@ fn from_bands(
         for (band, v) in out.perc.iter_mut().zip(p) {
             band[t] = v;
         }
-        out.harmonic[t] = flux(&harm, t, nb, &groups).iter().sum();
     }
     out
 }

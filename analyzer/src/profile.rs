@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::error::Result;
 use crate::frontend::{self, FrontEnd, ANALYSIS_RATE};
 use crate::harmony::chords::{self, BeatChroma, Chord};
-use crate::harmony::chroma::{self, span_means, Chroma};
+use crate::harmony::chroma::{self, span_means};
 use crate::harmony::key::{self, KeyEvidence};
 use crate::level::amp_db;
 use crate::onset;
@@ -185,7 +185,6 @@ pub fn analyze(
         chord_segments,
         &secs,
         k,
-        &chroma_frames,
         stages,
         progress,
     );
@@ -263,7 +262,6 @@ fn assemble(
     chord_segments: Vec<session::Segment>,
     secs: &[structure::Section],
     k: key::KeyEstimate,
-    chroma_frames: &Chroma,
     mut stages: Stages,
     progress: &dyn Progress,
 ) -> Session {
@@ -298,7 +296,6 @@ fn assemble(
         json!({"standard": "ITU-R BS.1770-4 / EBU R128", "block_s": crate::level::BLOCK_S}),
     );
     progress.update("levels", 1.0, "done");
-    let _ = chroma_frames;
     Session {
         schema: session::SCHEMA.to_string(),
         generator: session::Generator {

@@ -23,6 +23,25 @@ pub struct Prf {
     pub recall: f64,
 }
 
+impl Prf {
+    /// From the number of matches and the sizes of the estimate and the reference (an empty
+    /// side gives 0).
+    pub fn from_counts(hits: u64, estimated: u64, reference: u64) -> Self {
+        let ratio = |n: u64| if n > 0 { hits as f64 / n as f64 } else { 0.0 };
+        let (precision, recall) = (ratio(estimated), ratio(reference));
+        let f = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        Prf {
+            f,
+            precision,
+            recall,
+        }
+    }
+}
+
 /// Maximum one-to-one matching of sorted event times within `window` seconds. On a line with
 /// a common window, matching each reference to the earliest free estimate in reach is optimal.
 pub fn match_events(reference: &[f64], estimate: &[f64], window: f64) -> usize {
@@ -60,19 +79,8 @@ pub fn f_measure(reference: &[f64], estimate: &[f64], window: f64) -> Prf {
             recall: 0.0,
         };
     }
-    let hits = match_events(reference, estimate, window) as f64;
-    let p = hits / estimate.len() as f64;
-    let r = hits / reference.len() as f64;
-    let f = if p + r > 0.0 {
-        2.0 * p * r / (p + r)
-    } else {
-        0.0
-    };
-    Prf {
-        f,
-        precision: p,
-        recall: r,
-    }
+    let hits = match_events(reference, estimate, window) as u64;
+    Prf::from_counts(hits, estimate.len() as u64, reference.len() as u64)
 }
 
 /// Tempo Acc1 (within 4 %).
@@ -283,26 +291,7 @@ pub fn pairwise_labels(
             both += u64::from(rs && es);
         }
     }
-    let p = if est_same > 0 {
-        both as f64 / est_same as f64
-    } else {
-        0.0
-    };
-    let rc = if ref_same > 0 {
-        both as f64 / ref_same as f64
-    } else {
-        0.0
-    };
-    let f = if p + rc > 0.0 {
-        2.0 * p * rc / (p + rc)
-    } else {
-        0.0
-    };
-    Prf {
-        f,
-        precision: p,
-        recall: rc,
-    }
+    Prf::from_counts(both, est_same, ref_same)
 }
 
 /// Boundaries of a segmentation: every start and the last end.

@@ -131,6 +131,22 @@ fn tuning_vector(f: &[f32], bin_hz: f64) -> (f64, f64) {
     (sx, sy)
 }
 
+/// Per-pitch weights of a chroma range `lo..=hi` (MIDI): a raised cosine over the range on a
+/// floor of 0.2, zero outside.
+fn range_weights(lo: i32, hi: i32) -> Vec<f32> {
+    (0..N_PITCH)
+        .map(|i| {
+            let p = i as i32 + PITCH_LO;
+            if (lo..=hi).contains(&p) {
+                let x = f64::from(p - lo) / f64::from(hi - lo);
+                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * x).cos()) as f32 + 0.2
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 /// Compresses, whitens and folds the semitone rows into treble and bass chroma.
 fn fold_chroma(
     rows: &[([f32; N_PITCH], [f32; TIMBRE_BANDS])],
@@ -145,29 +161,9 @@ fn fold_chroma(
         .sum::<f64>()
         / (frames * N_PITCH).max(1) as f64;
     let x0 = (mean * 0.01).max(1e-9) as f32;
-    let bass_w: Vec<f32> = (0..N_PITCH)
-        .map(|i| {
-            let p = i as i32 + PITCH_LO;
-            if (28..=54).contains(&p) {
-                // Raised cosine across the bass range, peaking around MIDI 40 (E2).
-                let x = f64::from(p - 28) / 26.0;
-                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * x).cos()) as f32 + 0.2
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let treble_w: Vec<f32> = (0..N_PITCH)
-        .map(|i| {
-            let p = i as i32 + PITCH_LO;
-            if (48..=95).contains(&p) {
-                let x = f64::from(p - 48) / 47.0;
-                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * x).cos()) as f32 + 0.2
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    // Bass: MIDI 28–54, peaking around E2; treble: MIDI 48–95, peaking around C5.
+    let bass_w = range_weights(28, 54);
+    let treble_w = range_weights(48, 95);
     let mut out = Chroma {
         frame_rate,
         tuning_semitones: tuning,

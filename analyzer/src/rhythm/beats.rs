@@ -222,25 +222,6 @@ pub fn fit_grid(x: &[f32], period0: f64, a: f64, b: f64) -> (f64, f64) {
     (period, phase)
 }
 
-/// Whether DP beats in a span follow a steady pulse: at least `STEADY_SHARE` of their
-/// intervals lie within 5 % of the median interval.
-pub fn is_steady(beats: &[f64]) -> bool {
-    if beats.len() < 8 {
-        return false;
-    }
-    let mut ibi: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
-    ibi.sort_by(f64::total_cmp);
-    let med = ibi[ibi.len() / 2];
-    let ok = ibi
-        .iter()
-        .filter(|&&v| ((v - med) / med).abs() <= 0.05)
-        .count();
-    ok as f64 >= STEADY_SHARE * ibi.len() as f64
-}
-
-/// Share of steady intervals for [`is_steady`].
-const STEADY_SHARE: f64 = 0.75;
-
 /// Beat positions (frames) of a rigid grid over `[a, b)`, each moved to the novelty peak within
 /// ±2 frames when there is one (micro-timing), else kept on the grid.
 pub fn grid_beats(x: &[f32], period: f64, phase: f64, a: f64, b: f64) -> Vec<f64> {
