@@ -27,7 +27,8 @@ pub fn beat_novelty(o: &Onsets) -> Vec<f32> {
 pub struct BeatTrack {
     /// Beat times, seconds.
     pub beats: Vec<f64>,
-    /// Global tempo from the median inter-beat interval, BPM.
+    /// Global tempo, BPM: the mean inter-beat interval when the tempo map has one entry, else
+    /// the median.
     pub bpm: f64,
     /// Tempo map: (start, BPM).
     pub map: Vec<(f64, f64)>,
@@ -88,7 +89,10 @@ pub fn track_beats(
     let mut beats: Vec<f64> = out.iter().map(|f| f / fr).filter(|&t| t >= 0.0).collect();
     beats::trim_tail(&mut beats, level_db, loud_db);
     let map = beats::tempo_map(&beats, 0.04, 8);
-    let bpm = if beats.len() >= 2 {
+    let bpm = if map.len() == 1 && beats.len() >= 2 {
+        // Steady: the mean interval over the whole track, free of frame quantisation.
+        60.0 * (beats.len() - 1) as f64 / (beats[beats.len() - 1] - beats[0])
+    } else if beats.len() >= 2 {
         let mut ibi: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
         ibi.sort_by(f64::total_cmp);
         60.0 / ibi[ibi.len() / 2]
