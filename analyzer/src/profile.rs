@@ -109,7 +109,7 @@ pub fn analyze(
     let evidence = rhythm::beat_evidence(&onsets, &chroma_frames, &track.beats);
     let m = meter::estimate(&evidence, &sub);
     let downbeat_flags: Vec<bool> = (0..track.beats.len())
-        .map(|i| i >= m.phase && (i - m.phase) % m.beats_per_bar == 0)
+        .map(|i| m.positions.get(i) == Some(&0))
         .collect();
     let downbeats: Vec<f64> = track
         .beats

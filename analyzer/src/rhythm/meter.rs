@@ -1,13 +1,16 @@
 //! Meter and downbeats from beat-synchronous evidence; subdivision and swing from the novelty
 //! folded over the beats.
 //!
-//! Downbeats: for every candidate bar length `M ∈ {2, 3, 4}` beats and phase `φ`, each feature
-//! `f` votes with its standardised contrast `(mean f[i ≡ φ] − mean f[i ≢ φ]) / sd(f)`; the
-//! features are harmonic change (chords change on strong beats), bass change, low-band onset
-//! (kick and bass attacks) and overall accent. This is the evidence used by M. Goto,
-//! "An audio-based real-time beat tracking system for music with or without drum-sounds",
-//! J. New Music Research 30(2), 2001 (chord changes) and by M. Davies and M. Plumbley, "A
-//! spectral difference approach to downbeat extraction in musical audio", EUSIPCO 2006.
+//! Downbeats: each beat gets a downbeat likelihood, the weighted sum of standardised features —
+//! harmonic change (chords change on strong beats), bass change, low-band onset (kick and bass
+//! attacks) and overall accent. This is the evidence used by M. Goto, "An audio-based real-time
+//! beat tracking system for music with or without drum-sounds", J. New Music Research 30(2),
+//! 2001 (chord changes) and by M. Davies and M. Plumbley, "A spectral difference approach to
+//! downbeat extraction in musical audio", EUSIPCO 2006. The bar length `M ∈ {2, 3, 4}` is voted
+//! by the contrast of its best phase in overlapping windows; the bar position of every beat is
+//! then decoded by Viterbi over positions that advance one per beat or reset to a downbeat at a
+//! fixed cost, so an inserted or dropped beat moves the downbeats instead of ruining them (the
+//! bar-pointer idea of N. Whiteley, A. Cemgil and S. Godsill, ISMIR 2006, reduced to one tempo).
 //!
 //! Notes: a bar of two beats explains any four-beat bar almost as well as four (every other
 //! beat), so `M = 2` must beat `M = 4` by a clear factor before 2/4 is reported.
@@ -43,8 +46,8 @@ pub struct MeterEstimate {
     pub denominator: u32,
     /// Beats (tracked pulses) per bar.
     pub beats_per_bar: usize,
-    /// Index of the first downbeat among the beats.
-    pub phase: usize,
+    /// Position in the bar of every beat (0 = downbeat).
+    pub positions: Vec<usize>,
     /// 0–1.
     pub confidence: f64,
 }
@@ -85,24 +88,87 @@ fn contrast(z: &[f64], m: usize, phase: usize) -> f64 {
 /// Feature weights: harmonic, bass, low onset, accent.
 const WEIGHTS: [f64; 4] = [1.0, 0.7, 0.5, 0.3];
 
-/// Score of every (bar length, phase) pair.
-pub fn bar_scores(ev: &BeatEvidence) -> Vec<(usize, usize, f64)> {
+/// Downbeat likelihood per beat: the weighted sum of the standardised features.
+pub fn downbeat_likelihood(ev: &BeatEvidence) -> Vec<f64> {
     let feats = [
         standardise(&ev.harmonic),
         standardise(&ev.bass),
         standardise(&ev.low),
         standardise(&ev.accent),
     ];
-    let mut out = Vec::new();
-    for m in [2usize, 3, 4] {
-        for phase in 0..m {
-            let s: f64 = feats
-                .iter()
-                .zip(WEIGHTS)
-                .map(|(z, w)| w * contrast(z, m, phase))
-                .sum();
-            out.push((m, phase, s));
+    (0..ev.harmonic.len())
+        .map(|i| feats.iter().zip(WEIGHTS).map(|(z, w)| w * z[i]).sum())
+        .collect()
+}
+
+/// Beats per window of the bar-length vote.
+const VOTE_WINDOW_BEATS: usize = 48;
+
+/// Score of each bar length (2, 3, 4 beats): the contrast of its best phase, taken in windows of
+/// [`VOTE_WINDOW_BEATS`] beats (half overlapping) and averaged, so that a place where the bar
+/// phase shifts (an inserted or dropped beat) does not blur the vote for the whole track.
+pub fn bar_length_scores(d: &[f64]) -> [(usize, f64); 3] {
+    let n = d.len();
+    let mut starts: Vec<usize> = (0..n.saturating_sub(VOTE_WINDOW_BEATS) + 1)
+        .step_by(VOTE_WINDOW_BEATS / 2)
+        .collect();
+    if starts.is_empty() {
+        starts.push(0);
+    }
+    let mut out = [(2, 0.0), (3, 0.0), (4, 0.0)];
+    for o in out.iter_mut() {
+        let m = o.0;
+        let mut total = 0.0;
+        for &a in &starts {
+            let w = &d[a..(a + VOTE_WINDOW_BEATS).min(n)];
+            total += (0..m)
+                .map(|phase| contrast(w, m, phase))
+                .fold(f64::MIN, f64::max);
         }
+        o.1 = total / starts.len() as f64;
+    }
+    out
+}
+
+/// Cost of a phase reset in the bar-position decoding, in units of downbeat likelihood: a
+/// shifted bar phase must be supported by this much evidence (about two bars' worth) before
+/// the decoder follows it.
+const RESET_COST: f64 = 6.0;
+
+/// Bar position (0 = downbeat) of every beat for bars of `m` beats: Viterbi decoding over
+/// positions that advance by one per beat, or reset to a downbeat at [`RESET_COST`] (a bar cut
+/// short), scored by the downbeat likelihood `d` on downbeats.
+pub fn bar_positions(d: &[f64], m: usize) -> Vec<usize> {
+    let n = d.len();
+    if n == 0 || m == 0 {
+        return Vec::new();
+    }
+    let mut score: Vec<f64> = (0..m).map(|s| if s == 0 { d[0] } else { 0.0 }).collect();
+    let mut back = vec![0usize; n * m];
+    for i in 1..n {
+        let mut next = vec![f64::MIN; m];
+        for (s, nx) in next.iter_mut().enumerate() {
+            let advance_from = (s + m - 1) % m;
+            let mut best = (score[advance_from], advance_from);
+            if s == 0 {
+                for (p, &sp) in score.iter().enumerate() {
+                    if p != m - 1 && sp - RESET_COST > best.0 {
+                        best = (sp - RESET_COST, p);
+                    }
+                }
+            }
+            *nx = best.0 + if s == 0 { d[i] } else { 0.0 };
+            back[i * m + s] = best.1;
+        }
+        score = next;
+    }
+    let mut s = (0..m)
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .unwrap_or(0);
+    let mut out = vec![0usize; n];
+    for i in (0..n).rev() {
+        out[i] = s;
+        s = back[i * m + s];
     }
     out
 }
@@ -192,27 +258,19 @@ pub fn subdivision(profile: &[f64; FOLD_BINS]) -> Subdivision {
 
 /// Chooses the meter and the phase of the downbeats.
 pub fn estimate(ev: &BeatEvidence, sub: &Subdivision) -> MeterEstimate {
-    let scores = bar_scores(ev);
-    let best_of = |m: usize| {
-        scores
-            .iter()
-            .filter(|s| s.0 == m)
-            .max_by(|a, b| a.2.total_cmp(&b.2))
-            .copied()
-            .unwrap_or((m, 0, 0.0))
-    };
-    let (b2, b3, b4) = (best_of(2), best_of(3), best_of(4));
-    let mut best = if b3.2 > b4.2 { b3 } else { b4 };
-    if b2.2 > TWO_OVER_FOUR * b4.2.max(0.0) && b2.2 > b3.2 {
+    let d = downbeat_likelihood(ev);
+    let [b2, b3, b4] = bar_length_scores(&d);
+    let mut best = if b3.1 > b4.1 { b3 } else { b4 };
+    if b2.1 > TWO_OVER_FOUR * b4.1.max(0.0) && b2.1 > b3.1 {
         best = b2;
     }
     let mut others: Vec<f64> = [b2, b3, b4]
         .iter()
         .filter(|s| s.0 != best.0)
-        .map(|s| s.2)
+        .map(|s| s.1)
         .collect();
     others.sort_by(|a, b| b.total_cmp(a));
-    let margin = best.2 - others.first().copied().unwrap_or(0.0);
+    let margin = best.1 - others.first().copied().unwrap_or(0.0);
     let confidence = (1.0 - (-margin.max(0.0) / 0.3).exp()).clamp(0.0, 1.0);
     let m = best.0;
     let (numerator, denominator) = if sub.ternary {
@@ -224,7 +282,7 @@ pub fn estimate(ev: &BeatEvidence, sub: &Subdivision) -> MeterEstimate {
         numerator,
         denominator,
         beats_per_bar: m,
-        phase: best.1,
+        positions: bar_positions(&d, m),
         confidence,
     }
 }
@@ -256,10 +314,9 @@ mod tests {
         };
         for (m, phase, num) in [(4, 1, 4), (3, 2, 3), (2, 0, 2), (4, 3, 4)] {
             let e = estimate(&evidence(m, phase, 96), &straight);
-            assert_eq!(
-                (e.beats_per_bar, e.phase, e.numerator, e.denominator),
-                (m, phase, num, 4)
-            );
+            assert_eq!((e.beats_per_bar, e.numerator, e.denominator), (m, num, 4));
+            let downbeats: Vec<usize> = (0..96).filter(|&i| e.positions[i] == 0).collect();
+            assert_eq!(downbeats, (phase..96).step_by(m).collect::<Vec<_>>());
         }
         let ternary = Subdivision {
             ternary: true,
@@ -267,6 +324,32 @@ mod tests {
         };
         let e = estimate(&evidence(2, 1, 96), &ternary);
         assert_eq!((e.numerator, e.denominator), (6, 8));
+    }
+
+    #[test]
+    fn bar_phase_follows_a_dropped_beat() {
+        // Four-beat bars; from beat 40 on the downbeats fall one beat earlier (a beat dropped):
+        // one bar around the shift is cut to three beats and the new phase is followed.
+        let mut d = Vec::new();
+        for i in 0..40 {
+            d.push(if i % 4 == 0 { 2.0 } else { -0.7 });
+        }
+        for i in 0..40 {
+            d.push(if i % 4 == 3 { 2.0 } else { -0.7 });
+        }
+        let pos = bar_positions(&d, 4);
+        let downbeats: Vec<usize> = (0..80).filter(|&i| pos[i] == 0).collect();
+        let before: Vec<usize> = downbeats.iter().copied().filter(|&i| i <= 36).collect();
+        let after: Vec<usize> = downbeats.iter().copied().filter(|&i| i >= 43).collect();
+        assert_eq!(before, (0..=36).step_by(4).collect::<Vec<_>>());
+        assert_eq!(after, (43..80).step_by(4).collect::<Vec<_>>());
+        assert!(
+            downbeats.iter().filter(|&&i| i > 36 && i < 43).count() <= 1,
+            "{downbeats:?}"
+        );
+        // The vote for four-beat bars is not blurred by the shift.
+        let [b2, _, b4] = bar_length_scores(&d);
+        assert!(b4.1 > 1.25 * b2.1, "{b2:?} {b4:?}");
     }
 
     #[test]
