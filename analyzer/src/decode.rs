@@ -58,6 +58,17 @@ pub struct SourceInfo {
     pub length_is_exact: bool,
 }
 
+/// Decodes a whole file: its sample rate and interleaved stereo frames at that rate.
+pub fn read_stereo(path: &Path) -> Result<(u32, Vec<f32>)> {
+    let mut d = Decoder::open(path)?;
+    let rate = d.info().sample_rate;
+    let mut out = Vec::with_capacity(d.info().declared_frames.unwrap_or(0) as usize * 2);
+    while let Some(chunk) = d.next_chunk()? {
+        out.extend_from_slice(chunk);
+    }
+    Ok((rate, out))
+}
+
 /// A pull decoder yielding interleaved stereo `f32` frames at the source rate.
 pub struct Decoder {
     reader: Box<dyn FormatReader>,

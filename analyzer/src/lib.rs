@@ -8,18 +8,23 @@
 
 pub mod decode;
 pub mod demo;
+pub mod elements;
 pub mod error;
 pub mod eval;
 pub mod frontend;
 pub mod harmony;
 pub mod level;
+pub mod midi;
+pub mod models;
 pub mod onset;
 pub mod profile;
 pub mod progress;
 pub mod resample;
 pub mod rhythm;
+pub mod separate;
 pub mod session;
 pub mod spectrum;
 pub mod structure;
+pub mod transcribe;
 
 pub use error::{Error, Result};

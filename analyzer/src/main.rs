@@ -8,9 +8,10 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use auralis::models::{Device, Store};
 use auralis::progress::{JsonLines, Progress, Silent};
 use auralis::session::{self, PendingFile};
-use auralis::{demo, eval, profile, Error};
+use auralis::{demo, eval, frontend, midi, profile, transcribe, Error};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +49,11 @@ enum Command {
         /// Do not write the decoded original (original.wav) into the session.
         #[arg(long)]
         no_original: bool,
+        /// Profile only: no stems, notes or MIDI.
+        #[arg(long)]
+        no_elements: bool,
+        #[command(flatten)]
+        models: ModelArgs,
     },
     /// The main job: take a track apart and rebuild it (today: the full analysis). Without a
     /// track, runs on the embedded demo song.
@@ -60,6 +66,8 @@ enum Command {
         /// How to report progress.
         #[arg(long, value_enum, default_value = "bar")]
         progress: ProgressMode,
+        #[command(flatten)]
+        models: ModelArgs,
     },
     /// Analyse every song of a ground-truth corpus and print the metric table.
     Eval {
@@ -68,6 +76,32 @@ enum Command {
         /// Also write the scores as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Score the profile only (no stems, notes or drums).
+        #[arg(long)]
+        profile_only: bool,
+        /// Model cache folder.
+        #[arg(long)]
+        models: Option<PathBuf>,
+    },
+    /// Transcribe one audio file (a stem or a mix) to MIDI.
+    Transcribe {
+        /// Audio file.
+        track: PathBuf,
+        /// MIDI file to write.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// The element's role; decides the policy (bass, vocals, lead: one line; drums; else
+        /// polyphonic).
+        #[arg(long, default_value = "other")]
+        role: String,
+        /// Basic Pitch's own notes, without the role policy (what the Python package gives).
+        #[arg(long)]
+        raw: bool,
+        /// Also write the notes as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        models: ModelArgs,
     },
     /// Write the embedded demo song as a WAV file.
     Demo {
@@ -75,6 +109,38 @@ enum Command {
         #[arg(short, long, default_value = "auralis-demo.wav")]
         out: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DeviceArg {
+    /// The CPU.
+    Cpu,
+    /// The GPU (CUDA); an error when none can be used.
+    Gpu,
+    /// The GPU when one can be used, else the CPU.
+    Auto,
+}
+
+/// Where neural models come from and run.
+#[derive(clap::Args, Clone)]
+struct ModelArgs {
+    /// Where inference runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// Model cache folder (default: $AURALIS_MODELS, else models/cache of the checkout, else
+    /// ~/.cache/auralis/models).
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    fn device(&self) -> Device {
+        match self.device {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Gpu => Device::Gpu,
+            DeviceArg::Auto => Device::Auto,
+        }
+    }
 }
 
 /// Terminal progress: one bar, its prefix the stage.
@@ -135,6 +201,7 @@ fn analyze_into(
     track: &Path,
     out: &Path,
     write_original: bool,
+    elements: Option<&ModelArgs>,
     mode: ProgressMode,
 ) -> Result<(), Error> {
     let created = !out.exists();
@@ -153,13 +220,28 @@ fn analyze_into(
             p.commit()?;
             analysis.session.source.original = Some(session::ORIGINAL_FILE.to_string());
         }
+        if let Some(args) = elements {
+            let options = auralis::elements::Options {
+                device: args.device(),
+                models: args.models.clone(),
+            };
+            let records = auralis::elements::run(
+                track,
+                &analysis.mono,
+                &mut analysis.session,
+                out,
+                &options,
+                progress.as_ref(),
+            )?;
+            analysis.session.stages.extend(records);
+        }
         let path = session::write(out, &analysis.session)?;
         progress.update("done", 1.0, &path.display().to_string());
         drop(progress);
         if mode != ProgressMode::Json {
             let s = &analysis.session;
             eprintln!(
-                "{}: {:.1} BPM {}/{}, {}, {} chords, {} sections, {:.1} LUFS — session written to {} ({:.2} s, peak memory {})",
+                "{}: {:.1} BPM {}/{}, {}, {} chords, {} sections, {:.1} LUFS, {} elements — session written to {} ({:.2} s, peak memory {})",
                 track.display(),
                 s.tempo.bpm,
                 s.meter.numerator,
@@ -168,6 +250,7 @@ fn analyze_into(
                 s.chords.len(),
                 s.sections.len(),
                 s.loudness.integrated_lufs,
+                s.elements.len(),
                 path.display(),
                 started.elapsed().as_secs_f64(),
                 peak_rss_bytes().map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "unknown".into()),
@@ -182,6 +265,78 @@ fn analyze_into(
     result
 }
 
+fn transcribe_file(
+    track: &Path,
+    out: Option<&Path>,
+    role: &str,
+    raw: bool,
+    json: Option<&Path>,
+    args: &ModelArgs,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let fe = frontend::run(track, None, &Silent)?;
+    let store = Store::open(args.models.as_deref());
+    let policy = transcribe::Policy::for_role(role);
+    let model_err = |e: auralis::models::ModelError| Error::Internal {
+        stage: "transcribe",
+        detail: e.to_string(),
+    };
+    let (notes, method) = if policy == transcribe::Policy::Drums {
+        let (rate, stereo) = auralis::decode::read_stereo(track)?;
+        let mono: Vec<f32> = stereo.chunks(2).map(|f| 0.5 * (f[0] + f[1])).collect();
+        (
+            transcribe::drums::transcribe(&mono, rate),
+            "drums".to_string(),
+        )
+    } else {
+        let mut t = transcribe::Transcriber::load(&store, args.device()).map_err(model_err)?;
+        let method = format!("basic-pitch on {}", t.device());
+        let notes = if raw {
+            t.raw_notes(&fe.mono)
+                .map_err(model_err)?
+                .iter()
+                .map(transcribe::Note::from_event)
+                .collect()
+        } else {
+            t.notes(&fe.mono, policy, &mut |_| {}).map_err(model_err)?
+        };
+        (notes, method)
+    };
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&notes).map_err(|e| Error::Internal {
+            stage: "transcribe",
+            detail: e.to_string(),
+        })?;
+        session::write_atomic(path, text.as_bytes())?;
+    }
+    if let Some(path) = out {
+        let mut s = profile::analyze(track, None, &Silent)?.session;
+        s.elements.clear();
+        let grid = midi::Grid::from_session(&s);
+        let name = track
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| role.to_string());
+        midi::write(
+            path,
+            &grid,
+            &[midi::Part {
+                name: &name,
+                drums: policy == transcribe::Policy::Drums,
+                program: 0,
+                notes: &notes,
+            }],
+        )?;
+    }
+    eprintln!(
+        "{}: {} notes ({method}, {:.2} s)",
+        track.display(),
+        notes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Analyze {
@@ -189,11 +344,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             progress,
             no_original,
-        } => analyze_into(&track, &out, !no_original, progress),
+            no_elements,
+            models,
+        } => analyze_into(
+            &track,
+            &out,
+            !no_original,
+            (!no_elements).then_some(&models),
+            progress,
+        ),
         Command::Reconstruct {
             track,
             out,
             progress,
+            models,
         } => {
             let track = match track {
                 Some(t) => t,
@@ -214,13 +378,36 @@ fn run(cli: Cli) -> Result<(), Error> {
                     demo_path
                 }
             };
-            analyze_into(&track, &out, true, progress)
+            analyze_into(&track, &out, true, Some(&models), progress)
         }
-        Command::Eval { corpus, json } => {
+        Command::Eval {
+            corpus,
+            json,
+            profile_only,
+            models,
+        } => {
             let started = Instant::now();
+            let options = eval::Options {
+                elements: !profile_only,
+                models,
+            };
             println!("{}", eval::header());
-            let report = eval::run(&corpus, &Silent, &mut |s| println!("{}", eval::row(s)))?;
+            let mut ear_rows = Vec::new();
+            let report = eval::run(
+                &corpus,
+                &options,
+                &Silent,
+                &mut |s| println!("{}", eval::row(s)),
+                &mut |e| ear_rows.push(eval::ear_row(e)),
+            )?;
             println!("{}", eval::row(&report.mean));
+            if options.elements {
+                println!("\n{}", eval::ear_header());
+                for r in &ear_rows {
+                    println!("{r}");
+                }
+                println!("{}", eval::ear_row(&report.ear_mean));
+            }
             println!(
                 "{} songs in {:.1} s; peak memory {}",
                 report.songs.len(),
@@ -238,6 +425,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Transcribe {
+            track,
+            out,
+            role,
+            raw,
+            json,
+            models,
+        } => transcribe_file(&track, out.as_deref(), &role, raw, json.as_deref(), &models),
         Command::Demo { out } => {
             demo::write_wav(&out)?;
             eprintln!("demo song written to {}", out.display());

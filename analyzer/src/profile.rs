@@ -74,6 +74,8 @@ pub fn sounding_span(fe: &FrontEnd) -> (f64, f64, f64) {
 pub struct Analysis {
     /// The session document.
     pub session: Session,
+    /// The mono mix at the analysis rate (later stages transcribe it).
+    pub mono: Vec<f32>,
 }
 
 /// Runs the whole profile on `path`. When `original_wav` is given the decoded audio is written
@@ -188,7 +190,10 @@ pub fn analyze(
         stages,
         progress,
     );
-    Ok(Analysis { session })
+    Ok(Analysis {
+        session,
+        mono: fe.mono,
+    })
 }
 
 /// Chord segments over `[0, duration]`: `N` before the first beat and after the last.

@@ -322,6 +322,18 @@ pub fn write(dir: &Path, session: &Session) -> Result<PathBuf> {
     Ok(dest)
 }
 
+/// The example of `docs/session.md`, for tests.
+#[cfg(test)]
+pub fn example() -> Session {
+    let doc = include_str!("../../docs/session.md");
+    let start = doc
+        .find("```json")
+        .expect("docs/session.md has a json example")
+        + 7;
+    let end = start + doc[start..].find("```").expect("closed json block");
+    serde_json::from_str(&doc[start..end]).expect("the documented example parses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! Developer tasks: `cargo xtask bench` runs the benchmark of issue #2 end to end.
+//! Developer tasks: `cargo xtask models` fills the model cache (see `models.rs`);
+//! `cargo xtask bench` runs the benchmarks end to end.
 //!
 //! `bench` builds the release analyzer, builds the ground-truth corpus with
 //! `../shared/corpus/build` when it is not there yet, runs `auralis eval` on it, then times
@@ -9,10 +10,21 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask bench [--songs N] [--seconds S] [--seed K] [--corpus DIR]";
+mod models;
+
+const USAGE: &str = "usage: cargo xtask bench [--songs N] [--seconds S] [--seed K] [--corpus DIR]\n       cargo xtask models [--dir CACHE] [--manifests DIR]";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Writes `bytes` to `dest` through a temporary file and a rename.
+fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = dest.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dest).with_context(|| format!("renaming into {}", dest.display()))?;
+    Ok(())
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
@@ -118,6 +130,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("models") => models::run(&args[1..]),
         _ => bail!("{USAGE}"),
     }
 }

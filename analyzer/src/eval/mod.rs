@@ -1,6 +1,7 @@
 //! `auralis eval`: runs the profile on every song of a ground-truth corpus (built by
 //! `shared/corpus/build`) and scores it with the standard metrics of [`metrics`].
 
+pub mod ear;
 pub mod metrics;
 
 use std::path::{Path, PathBuf};
@@ -153,6 +154,19 @@ pub struct Report {
     pub corpus: String,
     pub songs: Vec<SongScore>,
     pub mean: SongScore,
+    /// Stems and notes per song (empty with `--profile-only`).
+    pub ear: Vec<ear::EarScore>,
+    /// Means of `ear`.
+    pub ear_mean: ear::EarScore,
+}
+
+/// What `run` evaluates besides the profile.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Also separate, transcribe and score stems and notes.
+    pub elements: bool,
+    /// Model cache.
+    pub models: Option<PathBuf>,
 }
 
 /// Songs of a corpus: sub-folders holding `mix.wav` and `truth.json`, sorted by name.
@@ -179,11 +193,21 @@ pub fn corpus_songs(dir: &Path) -> Result<Vec<PathBuf>> {
 /// comes (for live output).
 pub fn run(
     dir: &Path,
+    options: &Options,
     progress: &dyn Progress,
     on_song: &mut dyn FnMut(&SongScore),
+    on_ear: &mut dyn FnMut(&ear::EarScore),
 ) -> Result<Report> {
     let songs = corpus_songs(dir)?;
     let mut scores = Vec::new();
+    let mut ears = Vec::new();
+    let store = crate::models::Store::open(options.models.as_deref());
+    let mut transcriber = if options.elements {
+        ear::transcriber(&store)
+    } else {
+        None
+    };
+    let work = std::env::temp_dir().join(format!("auralis-eval-{}", std::process::id()));
     for (i, song) in songs.iter().enumerate() {
         let name = song
             .file_name()
@@ -192,12 +216,46 @@ pub fn run(
         progress.update("eval", i as f64 / songs.len() as f64, &name);
         let truth = read_truth(&song.join("truth.json"))?;
         let t0 = Instant::now();
-        let analysis =
+        let mut analysis =
             crate::profile::analyze(&song.join("mix.wav"), None, &crate::progress::Silent)?;
         let s = score(&name, &analysis.session, &truth, t0.elapsed().as_secs_f64());
         on_song(&s);
         scores.push(s);
+        if options.elements {
+            let session_dir = work.join(&name);
+            std::fs::create_dir_all(&session_dir)
+                .map_err(|e| Error::io(&session_dir, "creating", e))?;
+            let el = crate::elements::Options {
+                device: crate::models::Device::Auto,
+                models: options.models.clone(),
+            };
+            crate::elements::run(
+                &song.join("mix.wav"),
+                &analysis.mono,
+                &mut analysis.session,
+                &session_dir,
+                &el,
+                &crate::progress::Silent,
+            )?;
+            let e = ear::score(song, &session_dir, &mut transcriber)?;
+            let _ = std::fs::remove_dir_all(&session_dir);
+            on_ear(&e);
+            ears.push(e);
+        }
     }
+    let _ = std::fs::remove_dir_all(&work);
+    let ear_mean = ear::EarScore {
+        song: "mean".into(),
+        sdr: ear::mean(&ears.iter().map(|e| &e.sdr).collect::<Vec<_>>()),
+        notes_truth_stems: ear::mean(
+            &ears
+                .iter()
+                .map(|e| &e.notes_truth_stems)
+                .collect::<Vec<_>>(),
+        ),
+        notes_our_stems: ear::mean(&ears.iter().map(|e| &e.notes_our_stems).collect::<Vec<_>>()),
+        drums: ear::mean(&ears.iter().map(|e| &e.drums).collect::<Vec<_>>()),
+    };
     progress.update("eval", 1.0, "done");
     let n = scores.len() as f64;
     let mean_of = |f: &dyn Fn(&SongScore) -> f64| scores.iter().map(f).sum::<f64>() / n;
@@ -226,6 +284,8 @@ pub fn run(
         corpus: dir.display().to_string(),
         songs: scores,
         mean,
+        ear: ears,
+        ear_mean,
     })
 }
 
@@ -283,4 +343,49 @@ pub fn row(s: &SongScore) -> String {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+/// Column header of [`ear_row`].
+pub fn ear_header() -> String {
+    format!(
+        "{:<24} {:>7} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5} {:>5}",
+        "song",
+        "SDR drm",
+        "bass",
+        "vocals",
+        "other",
+        "n:bass",
+        "voc+ld",
+        "poly",
+        "o:bass",
+        "vocals",
+        "kick",
+        "snare",
+        "hats"
+    )
+}
+
+/// One row of the EAR table (notes from truth stems `n:`, from our stems `o:`).
+pub fn ear_row(e: &ear::EarScore) -> String {
+    let f = |m: &std::collections::BTreeMap<String, f64>, k: &str, w: usize, p: usize| {
+        m.get(k)
+            .map(|v| format!("{v:>w$.p$}"))
+            .unwrap_or_else(|| format!("{:>w$}", "-"))
+    };
+    format!(
+        "{:<24} {} {} {} {} | {} {} {} | {} {} | {} {} {}",
+        truncate(&e.song, 24),
+        f(&e.sdr, "drums", 7, 2),
+        f(&e.sdr, "bass", 7, 2),
+        f(&e.sdr, "vocals", 7, 2),
+        f(&e.sdr, "other", 7, 2),
+        f(&e.notes_truth_stems, "bass", 6, 3),
+        f(&e.notes_truth_stems, "vocals+lead", 6, 3),
+        f(&e.notes_truth_stems, "polyphonic", 6, 3),
+        f(&e.notes_our_stems, "bass", 6, 3),
+        f(&e.notes_our_stems, "vocals", 6, 3),
+        f(&e.drums, "kick", 5, 2),
+        f(&e.drums, "snare", 5, 2),
+        f(&e.drums, "hats", 5, 2),
+    )
 }

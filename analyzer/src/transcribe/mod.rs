@@ -1,0 +1,214 @@
+//! Transcription: the notes of each element.
+//!
+//! - Pitched elements go through Basic Pitch ([`basic_pitch`]), then through the policy of
+//!   their role: bass and lead/vocal lines are made monophonic (one note at a time, the pitch
+//!   curve kept as MIDI pitch bend); harmonic parts stay polyphonic.
+//! - Drums go through our own drum transcriber ([`drums`]).
+//!
+//! Without the model (not installed, corrupt, or ONNX Runtime unusable) pitched elements fall
+//! back to [`mono`], a harmonic-sum pitch tracker of our own that follows one line.
+
+pub mod basic_pitch;
+pub mod drums;
+pub mod mono;
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::{Device, Model, ModelError, Store};
+
+pub use basic_pitch::{NoteEvent, NoteParams};
+
+/// Name of the Basic Pitch manifest.
+pub const BASIC_PITCH: &str = "basic-pitch";
+
+/// Basic Pitch, loaded once and used for every pitched element.
+#[derive(Debug)]
+pub struct Transcriber {
+    model: Model,
+}
+
+impl Transcriber {
+    /// Loads the model from the cache.
+    pub fn load(store: &Store, device: Device) -> Result<Self, ModelError> {
+        Ok(Self {
+            model: Model::load(store, BASIC_PITCH, device)?,
+        })
+    }
+
+    /// Where inference runs: `cpu` or `cuda`.
+    pub fn device(&self) -> &'static str {
+        self.model.device
+    }
+
+    /// Model activations for a mono signal at 22 050 Hz.
+    pub fn activations(
+        &mut self,
+        mono: &[f32],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<basic_pitch::Activations, ModelError> {
+        basic_pitch::infer(&mut self.model, mono, progress)
+    }
+
+    /// Basic Pitch's own notes (its defaults), as the Python package gives them.
+    pub fn raw_notes(&mut self, mono: &[f32]) -> Result<Vec<NoteEvent>, ModelError> {
+        let acts = self.activations(mono, &mut |_| {})?;
+        Ok(basic_pitch::notes(&acts, &NoteParams::default()))
+    }
+
+    /// The notes of a pitched element under its policy.
+    pub fn notes(
+        &mut self,
+        mono: &[f32],
+        policy: Policy,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Vec<Note>, ModelError> {
+        let acts = self.activations(mono, progress)?;
+        Ok(apply_policy(&acts, policy))
+    }
+}
+
+/// Notes from activations under a policy.
+pub fn apply_policy(acts: &basic_pitch::Activations, policy: Policy) -> Vec<Note> {
+    let params = NoteParams::default();
+    let notes: Vec<Note> = basic_pitch::notes(acts, &params)
+        .iter()
+        .map(Note::from_event)
+        .collect();
+    match policy {
+        Policy::Monophonic => monophonic(notes, 0.06),
+        _ => notes,
+    }
+}
+
+/// How an element's notes are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// One note at a time with pitch bends (bass, lead, vocals).
+    Monophonic,
+    /// Any number of notes at a time (keys, pads, guitars, the rest).
+    Polyphonic,
+    /// General MIDI drum notes.
+    Drums,
+}
+
+impl Policy {
+    /// The policy for an element role.
+    pub fn for_role(role: &str) -> Self {
+        match role {
+            "drums" | "percussion" => Self::Drums,
+            "bass" | "vocals" | "lead" => Self::Monophonic,
+            _ => Self::Polyphonic,
+        }
+    }
+}
+
+/// A transcribed note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    /// Start, seconds from the start of the source.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// MIDI note number (General MIDI drum note for drums).
+    pub pitch: u8,
+    /// MIDI velocity, 1–127.
+    pub velocity: u8,
+    /// Pitch bend curve in semitones, evenly spaced from start to end (empty when flat).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bend: Vec<f32>,
+}
+
+impl Note {
+    /// From a Basic Pitch event (velocity = round(127 × amplitude)).
+    pub fn from_event(e: &NoteEvent) -> Self {
+        let flat = e.bends.iter().all(|&b| b == 0);
+        Self {
+            start_s: e.start_s,
+            end_s: e.end_s,
+            pitch: e.pitch,
+            velocity: ((127.0 * e.amplitude).round() as i32).clamp(1, 127) as u8,
+            bend: if flat {
+                Vec::new()
+            } else {
+                e.bends.iter().map(|&b| b as f32 / 3.0).collect()
+            },
+        }
+    }
+}
+
+/// Reduces overlapping notes to one line: where notes overlap, the note with the most energy
+/// (activation × duration) keeps the time; others are cut or dropped. Used for bass and lead
+/// lines, whose transcription otherwise carries octave and harmonic ghosts.
+pub fn monophonic(mut notes: Vec<Note>, min_len_s: f64) -> Vec<Note> {
+    let weight = |n: &Note| n.velocity as f64 * (n.end_s - n.start_s);
+    notes.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+    let mut kept: Vec<Note> = Vec::with_capacity(notes.len());
+    'next: for mut n in notes {
+        // Trim against stronger notes already kept.
+        for k in &kept {
+            let overlap = n.end_s.min(k.end_s) - n.start_s.max(k.start_s);
+            if overlap <= 0.0 {
+                continue;
+            }
+            if n.start_s >= k.start_s && n.end_s <= k.end_s {
+                continue 'next;
+            }
+            if n.start_s < k.start_s && n.end_s > k.end_s {
+                // A longer, weaker note around a stronger one: keep its head.
+                n.end_s = k.start_s;
+            } else if n.start_s < k.start_s {
+                n.end_s = k.start_s;
+            } else {
+                n.start_s = k.end_s;
+            }
+            if n.end_s - n.start_s < min_len_s {
+                continue 'next;
+            }
+        }
+        // Bends were spaced over the original span; keep them only when the note is whole.
+        kept.push(n);
+    }
+    kept.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(s: f64, e: f64, p: u8, v: u8) -> Note {
+        Note {
+            start_s: s,
+            end_s: e,
+            pitch: p,
+            velocity: v,
+            bend: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn monophonic_keeps_the_strongest_line() {
+        let notes = vec![
+            note(0.0, 1.0, 40, 100),
+            note(0.1, 0.9, 52, 40), // octave ghost inside the note
+            note(0.9, 2.0, 43, 90), // overlaps the first by 0.1 s
+            note(2.5, 3.0, 45, 80),
+        ];
+        let m = monophonic(notes, 0.05);
+        let pitches: Vec<u8> = m.iter().map(|n| n.pitch).collect();
+        assert_eq!(pitches, vec![40, 43, 45]);
+        for w in m.windows(2) {
+            assert!(w[0].end_s <= w[1].start_s + 1e-12, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn policies_by_role() {
+        assert_eq!(Policy::for_role("bass"), Policy::Monophonic);
+        assert_eq!(Policy::for_role("vocals"), Policy::Monophonic);
+        assert_eq!(Policy::for_role("drums"), Policy::Drums);
+        assert_eq!(Policy::for_role("piano"), Policy::Polyphonic);
+        assert_eq!(Policy::for_role("other"), Policy::Polyphonic);
+    }
+}
