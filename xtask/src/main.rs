@@ -1,5 +1,5 @@
 //! Developer tasks: `cargo xtask models` fills the model cache (see `models.rs`);
-//! `cargo xtask bench` runs the benchmarks end to end.
+//! `cargo xtask bench` runs the benchmarks end to end (profile, stems, notes, drums).
 //!
 //! `bench` builds the release analyzer, builds the ground-truth corpus with
 //! `../shared/corpus/build` when it is not there yet, runs `auralis eval` on it, then times
@@ -92,6 +92,8 @@ fn bench(args: &[String]) -> Result<()> {
             builder.display()
         );
     }
+    // The stems-and-notes half of the benchmark needs Basic Pitch and ONNX Runtime.
+    models::run(&[])?;
     run(Command::new(env!("CARGO")).current_dir(&root).args([
         "build",
         "--release",
