@@ -26,7 +26,7 @@ use crate::separate::{
     dsp::DspSeparator, neural::NeuralSeparator, Audio, Guide, Separator, StemSink,
 };
 use crate::session::{Element, PendingFile, Session, StageRecord};
-use crate::transcribe::{self, drums, mono, Note, Policy, Transcriber};
+use crate::transcribe::{self, drums, mono, Note, NoteEvent, Policy, Transcriber};
 
 /// Folder of the stems inside a session.
 pub const STEMS_DIR: &str = "stems";
@@ -130,11 +130,23 @@ fn program_of(role: &str) -> u8 {
 
 /// Splits the mix's notes into the guide lines: the bass (the strongest line below G3) and
 /// the lead (the strongest line from G3 up).
-pub fn guide_from(notes: &[Note]) -> Guide {
+pub fn guide_from(events: &[NoteEvent]) -> Guide {
+    let low: Vec<NoteEvent> = events.iter().filter(|n| n.pitch < 55).cloned().collect();
+    let high: Vec<NoteEvent> = events.iter().filter(|n| n.pitch >= 55).cloned().collect();
+    Guide {
+        bass: transcribe::monophonic_line(&low),
+        lead: transcribe::monophonic_line(&high),
+        lead_candidates: high.iter().map(Note::from_event).collect(),
+    }
+}
+
+/// Guide lines from notes without model details (the embedded tracker's).
+fn guide_from_notes(notes: &[Note]) -> Guide {
     let low: Vec<Note> = notes.iter().filter(|n| n.pitch < 55).cloned().collect();
     let high: Vec<Note> = notes.iter().filter(|n| n.pitch >= 55).cloned().collect();
     Guide {
         bass: transcribe::monophonic(low, 0.06),
+        lead_candidates: high.clone(),
         lead: transcribe::monophonic(high, 0.06),
     }
 }
@@ -167,20 +179,18 @@ pub fn run(
         }
         Err(e) => Err(e),
     };
-    let mix_notes: Vec<Note> = match transcriber.as_mut() {
-        Ok(t) => match t.notes(mix_mono, Policy::Polyphonic, &mut |f| {
+    let guide = match transcriber.as_mut() {
+        Ok(t) => match t.events(mix_mono, &mut |f| {
             progress.update("transcribe", 0.3 * f, "notes of the mix")
         }) {
-            Ok(n) => n,
+            Ok(events) => guide_from(&events),
             Err(e) => {
-                let n = mono::track(mix_mono, ANALYSIS_RATE, 28, 96);
                 transcriber = Err(e);
-                n
+                guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96))
             }
         },
-        Err(_) => mono::track(mix_mono, ANALYSIS_RATE, 28, 96),
+        Err(_) => guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96)),
     };
-    let guide = guide_from(&mix_notes);
     let guide_s = started.elapsed().as_secs_f64();
 
     // Separation.

@@ -86,7 +86,7 @@ pub struct EarScore {
     pub sdr: BTreeMap<String, f64>,
     /// Note F1 from the truth stems, per group (`bass`, `vocals+lead`, `polyphonic`).
     pub notes_truth_stems: BTreeMap<String, f64>,
-    /// Note F1 from our stems (bass; vocals against the truth vocals, else the lead).
+    /// Note F1 from our stems (bass; vocals against the truth vocals where there are any).
     pub notes_our_stems: BTreeMap<String, f64>,
     /// Drum onset F per class, from the truth drum stem.
     pub drums: BTreeMap<String, f64>,
@@ -229,13 +229,9 @@ pub fn score(
             })
             .collect();
         let e = onsets(&est);
-        let mut by_pitch_hits = 0u64;
-        {
-            let prf = note_prf(&r, &e, 0.05);
-            by_pitch_hits += (prf.recall * r.len() as f64).round() as u64;
-        }
+        let hits = (note_prf(&r, &e, 0.05).recall * r.len() as f64).round() as u64;
         let acc = group_hits.entry(group).or_default();
-        acc.0 += by_pitch_hits;
+        acc.0 += hits;
         acc.1 += e.len() as u64;
         acc.2 += r.len() as u64;
     }
@@ -246,9 +242,8 @@ pub fn score(
 
     // Notes from our stems.
     let our_midi = session_dir.join(crate::elements::MIDI_DIR);
-    let truth_for_vocals = ["vocals", "lead"]
-        .into_iter()
-        .find(|s| midi_dir.join(format!("{s}.mid")).is_file());
+    // Our vocals against the truth vocals (songs with a singer only, as the target reads).
+    let truth_for_vocals = Some("vocals").filter(|s| midi_dir.join(format!("{s}.mid")).is_file());
     for (ours_name, truth_name) in [("bass", Some("bass")), ("vocals", truth_for_vocals)] {
         let Some(truth_name) = truth_name else {
             continue;

@@ -5,12 +5,16 @@
 //! 1. **Harmonic/percussive split** by median filtering (D. Fitzgerald, "Harmonic/percussive
 //!    separation using median filtering", DAFx 2010): the median over ±8 frames is the
 //!    harmonic estimate, the median over ±8 bins the percussive one.
-//! 2. **Bass**: the harmonic energy on a comb at the bass line's partials (notes found on the
-//!    mix; pitch bends followed), up to 700 Hz, plus all harmonic energy below 140 Hz fading
-//!    out by 280 Hz.
-//! 3. **Vocals / lead**: energy on a comb at the lead line's partials up to 10 kHz, weighted by
-//!    a centre-channel prior (1 − |L − R| / (|L| + |R|) per bin, squared): lead vocals sit in the
-//!    middle of the stereo image.
+//! 2. **Bass**: a comb on the bass line's partials up to 350 Hz, plus all harmonic energy
+//!    below 100 Hz fading out by 160 Hz. The line comes from notes found on the mix (its lowest
+//!    line below G3); each frame's f0 is refined within ±70 cents on the spectrum itself, so
+//!    bends and vibrato are followed. On a sounding bass note's partials below 300 Hz the bass
+//!    keeps its attack too, which the harmonic/percussive split would hand to the drums.
+//! 3. **Vocals / lead**: a comb (teeth 1 % of the partial's frequency wide) on the lead line's
+//!    partials up to 10 kHz, weighted by a centre-channel prior (1 − |L − R| / (|L| + |R|) per
+//!    bin, squared). The line is chosen among the mix's notes from G3 up by the magnitude on
+//!    their partials weighted by that prior (notes mostly off-centre are not candidates), then
+//!    refined per frame like the bass: lead vocals sit in the middle of the stereo image.
 //! 4. **Other**: the remaining harmonic energy.
 //!
 //! Each stem's magnitude estimate `Eₛ` becomes a Wiener-style mask `Eₛ² / Σ E²`; the masks add
@@ -34,9 +38,11 @@ const OTHER: usize = 3;
 /// Half-length of the HPSS median filters (frames, bins).
 const MEDIAN_HALF: usize = 8;
 /// The bass comb stops here, Hz: above it the partials of other parts outweigh the bass's.
-const BASS_TOP_HZ: f32 = 700.0;
-/// Harmonic energy below this goes to the bass, fading out over the next octave, Hz.
-const BASS_FULL_HZ: f32 = 140.0;
+const BASS_TOP_HZ: f32 = 350.0;
+/// Harmonic energy below this goes to the bass, fading out by 1.6 times it, Hz.
+const BASS_FULL_HZ: f32 = 100.0;
+/// Width of a comb tooth, relative to the partial's frequency (≈ a sixth of a semitone).
+const COMB_REL: f32 = 0.01;
 /// Highest frequency the masks are estimated at, Hz.
 const MASK_TOP_HZ: f64 = 11_000.0;
 
@@ -124,8 +130,9 @@ fn line_f0(notes: &[Note], frames: usize, frame_s: f64, t0: f64) -> Vec<f32> {
     f0
 }
 
-/// Comb weight at frequency `f` for partials of `f0` up to `top` Hz.
-fn comb(f: f32, f0: f32, top: f32, bin_hz: f32) -> f32 {
+/// Comb weight at frequency `f` for partials of `f0` up to `top` Hz; each tooth a Gaussian of
+/// `rel` × the partial's frequency (at least 3/4 of a bin).
+fn comb(f: f32, f0: f32, top: f32, bin_hz: f32, rel: f32) -> f32 {
     if f0 <= 0.0 || f > top + f0 {
         return 0.0;
     }
@@ -133,9 +140,96 @@ fn comb(f: f32, f0: f32, top: f32, bin_hz: f32) -> f32 {
     if h * f0 > top {
         return 0.0;
     }
-    let sigma = (0.03 * h * f0).max(0.75 * bin_hz);
+    let sigma = (rel * h * f0).max(0.75 * bin_hz);
     let d = (f - h * f0) / sigma;
     (-0.5 * d * d).exp()
+}
+
+/// The f0 within ±70 cents of `guess` (10-cent steps) whose partials up to `top` Hz collect
+/// the most magnitude in `row` (a frame's spectrum, bins of `bin_hz`): the guide notes give the
+/// semitone, the frame gives the exact pitch, vibrato and bends included.
+fn refine_f0(row: &[f32], guess: f32, top: f32, bin_hz: f32) -> f32 {
+    if guess <= 0.0 {
+        return 0.0;
+    }
+    let at = |f: f32| -> f32 {
+        let x = f / bin_hz;
+        let k = x.floor() as usize;
+        if k + 1 >= row.len() {
+            return 0.0;
+        }
+        let a = x - k as f32;
+        row[k] * (1.0 - a) + row[k + 1] * a
+    };
+    let mut best = (guess, f32::MIN);
+    for c in -7..=7 {
+        let f0 = guess * 2f32.powf(c as f32 * 10.0 / 1200.0);
+        let mut score = 0.0;
+        let mut h = 1.0;
+        while h * f0 <= top {
+            score += at(h * f0) / h.sqrt();
+            h += 1.0;
+        }
+        if score > best.1 {
+            best = (f0, score);
+        }
+    }
+    best.0
+}
+
+/// The lead line as the notes sounding in the centre of the stereo image: each candidate note
+/// is scored by the magnitude on its partials (up to 5 kHz) weighted by the centre prior
+/// squared, notes whose partials sit mostly off-centre (centre share below one half) are
+/// dropped, and the strongest notes make one line (see [`crate::transcribe::monophonic`]).
+fn centre_line(
+    candidates: &[Note],
+    mag: &[f32],
+    centre: &[f32],
+    kmax: usize,
+    bin_hz: f32,
+    frame_s: f64,
+    t0: f64,
+) -> Vec<Note> {
+    let frames = mag.len() / kmax.max(1);
+    let mut scored: Vec<(Note, f64)> = Vec::new();
+    for n in candidates {
+        let a = (((n.start_s - t0) / frame_s).round().max(0.0) as usize).min(frames);
+        let z = (((n.end_s - t0) / frame_s).round().max(0.0) as usize).min(frames);
+        let f0 = 440.0 * 2f32.powf((n.pitch as f32 - 69.0) / 12.0);
+        let (mut centred, mut all) = (0.0f64, 0.0f64);
+        for t in a..z {
+            let mut h = 1.0;
+            while h * f0 <= 5000.0 {
+                let k = (h * f0 / bin_hz).round() as usize;
+                if k >= kmax {
+                    break;
+                }
+                let i = t * kmax + k;
+                let c = centre[i] as f64;
+                all += mag[i] as f64;
+                centred += mag[i] as f64 * c * c;
+                h += 1.0;
+            }
+        }
+        if all <= 0.0 || centred / all < 0.5 {
+            continue;
+        }
+        scored.push((n.clone(), centred));
+    }
+    let top = scored.iter().map(|s| s.1).fold(0.0f64, f64::max);
+    if top <= 0.0 {
+        return Vec::new();
+    }
+    let notes: Vec<Note> = scored
+        .into_iter()
+        .map(|(mut n, s)| {
+            // The line keeps the strongest notes: velocity carries the score.
+            let per_s = s / (n.end_s - n.start_s).max(1e-3);
+            n.velocity = (127.0 * (per_s / top).sqrt()).clamp(1.0, 127.0) as u8;
+            n
+        })
+        .collect();
+    crate::transcribe::monophonic(notes, 0.06)
 }
 
 fn median(v: &mut [f32]) -> f32 {
@@ -247,8 +341,31 @@ impl Separator for DspSeparator {
         progress(0.45);
 
         let t0 = (stft.start(0) + (n / 2) as isize) as f64 / audio.rate as f64;
-        let bass_f0 = line_f0(&guide.bass, frames, frame_s, t0);
-        let lead_f0 = line_f0(&guide.lead, frames, frame_s, t0);
+        let mut bass_f0 = line_f0(&guide.bass, frames, frame_s, t0);
+        let lead_line = if guide.lead_candidates.is_empty() {
+            guide.lead.clone()
+        } else {
+            centre_line(
+                &guide.lead_candidates,
+                &mag,
+                &centre,
+                kmax,
+                bin_hz,
+                frame_s,
+                t0,
+            )
+        };
+        let mut lead_f0 = line_f0(&lead_line, frames, frame_s, t0);
+        let mut centred = vec![0.0f32; kmax];
+        for t in 0..frames {
+            let row = &mag[t * kmax..(t + 1) * kmax];
+            bass_f0[t] = refine_f0(row, bass_f0[t], BASS_TOP_HZ, bin_hz);
+            for (k, c) in centred.iter_mut().enumerate() {
+                let w = centre[t * kmax + k];
+                *c = row[k] * w * w;
+            }
+            lead_f0[t] = refine_f0(&centred, lead_f0[t], 5000.0, bin_hz);
+        }
         // Masks, four per bin below the ceiling, as u16 fractions to keep memory small.
         let mut masks = vec![[0u16; 4]; frames * kmax];
         for t in 0..frames {
@@ -259,16 +376,21 @@ impl Separator for DspSeparator {
                 let hp = (h2 + p2).max(1e-20);
                 let (hs, ps) = (h2 / hp, p2 / hp);
                 let f = k as f32 * bin_hz;
-                let wb = comb(f, bass_f0[t], BASS_TOP_HZ, bin_hz).max(if f < BASS_FULL_HZ {
+                let tooth = comb(f, bass_f0[t], BASS_TOP_HZ, bin_hz, COMB_REL);
+                let low = if f < BASS_FULL_HZ {
                     1.0
-                } else if f < 2.0 * BASS_FULL_HZ {
-                    (2.0 * BASS_FULL_HZ - f) / BASS_FULL_HZ
+                } else if f < 1.6 * BASS_FULL_HZ {
+                    (1.6 * BASS_FULL_HZ - f) / (0.6 * BASS_FULL_HZ)
                 } else {
                     0.0
-                });
-                let wv = comb(f, lead_f0[t], 10_000.0, bin_hz) * centre[i] * centre[i];
-                let e_d = s * ps;
-                let e_b = s * hs * wb;
+                };
+                // On a sounding bass note's partials below 300 Hz the bass keeps its attack
+                // too (an HPSS split would hand it to the drums).
+                let attack = if f < 300.0 { tooth } else { 0.0 };
+                let wb = tooth.max(low);
+                let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, COMB_REL) * centre[i] * centre[i];
+                let e_d = s * ps * (1.0 - attack);
+                let e_b = s * wb * (hs + ps * attack);
                 let e_v = s * wv * (1.0 - wb) * (0.3 + 0.7 * hs);
                 let e_o = s * hs * (1.0 - wb) * (1.0 - wv);
                 let mut e = [0.0f32; 4];

@@ -36,6 +36,9 @@ pub struct Guide {
     pub bass: Vec<Note>,
     /// The lead or vocal line (one note at a time).
     pub lead: Vec<Note>,
+    /// Every note from G3 up, for separators that pick the lead line themselves (the DSP
+    /// separator prefers notes in the centre of the stereo image).
+    pub lead_candidates: Vec<Note>,
 }
 
 /// Receives the stems as they are made: `write(stem_index, frames)` with interleaved stereo

@@ -196,6 +196,9 @@ pub struct NoteEvent {
     pub amplitude: f32,
     /// Pitch offsets in thirds of a semitone, evenly spaced from start to end.
     pub bends: Vec<i32>,
+    /// The model's onset activation at the note's start (its maximum over the start frame and
+    /// its neighbours): low for notes the melodia trick found without an onset.
+    pub onset: f32,
 }
 
 /// The package's `model_output_to_notes`: frame notes, pitch bends, times.
@@ -206,7 +209,12 @@ pub fn notes(acts: &Activations, params: &NoteParams) -> Vec<NoteEvent> {
         .into_iter()
         .map(|n| {
             let bends = pitch_bends(acts, &n);
+            let bin = (n.pitch - MIDI_OFFSET) as usize;
+            let onset = (n.start.saturating_sub(1)..(n.start + 2).min(acts.frames))
+                .map(|t| acts.onset[t * N_NOTES + bin])
+                .fold(0.0f32, f32::max);
             NoteEvent {
+                onset,
                 start_s: times[n.start],
                 end_s: times
                     .get(n.end)

@@ -49,6 +49,16 @@ impl Transcriber {
         basic_pitch::infer(&mut self.model, mono, progress)
     }
 
+    /// Basic Pitch's note events (its defaults) with onset strengths, with progress.
+    pub fn events(
+        &mut self,
+        mono: &[f32],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Vec<NoteEvent>, ModelError> {
+        let acts = self.activations(mono, progress)?;
+        Ok(basic_pitch::notes(&acts, &NoteParams::default()))
+    }
+
     /// Basic Pitch's own notes (its defaults), as the Python package gives them.
     pub fn raw_notes(&mut self, mono: &[f32]) -> Result<Vec<NoteEvent>, ModelError> {
         let acts = self.activations(mono, &mut |_| {})?;
@@ -75,9 +85,84 @@ pub fn apply_policy(acts: &basic_pitch::Activations, policy: Policy) -> Vec<Note
         .map(Note::from_event)
         .collect();
     match policy {
-        Policy::Monophonic => monophonic(notes, 0.06),
+        Policy::Monophonic => monophonic_line(&basic_pitch::notes(acts, &params)),
         _ => notes,
     }
+}
+
+/// Extends `k` to the end of `n`, which continues it; the bend curves (one value per model
+/// frame) are joined, or dropped when either note has none.
+fn join(k: &mut Note, n: &Note) {
+    if k.bend.is_empty() || n.bend.is_empty() {
+        k.bend.clear();
+    } else {
+        let overlap = (((k.end_s - n.start_s).max(0.0)) * 86.0).round() as usize;
+        k.bend.extend(n.bend.iter().skip(overlap));
+    }
+    k.end_s = n.end_s;
+}
+
+/// Keeps the first `keep` seconds of a note's bend curve (evenly spaced over its old span).
+fn cut_bend(n: &mut Note, new_end: f64) {
+    let old = n.end_s - n.start_s;
+    if !n.bend.is_empty() && old > 0.0 {
+        let keep = ((n.bend.len() as f64) * ((new_end - n.start_s) / old)).round() as usize;
+        n.bend.truncate(keep.max(1));
+    }
+    n.end_s = new_end;
+}
+
+/// One line from Basic Pitch's notes, the way a monophonic instrument plays: a new onset ends
+/// the sounding note. Of notes starting together (within 40 ms) the strongest (activation ×
+/// duration) stays; a weaker note inside a stronger one at an octave, octave-and-fifth or two
+/// octaves from it is a harmonic ghost and goes; a same-pitch note that follows within 35 ms
+/// without an onset of its own (the model's onset activation below 0.5) continues the note
+/// before it.
+pub fn monophonic_line(events: &[NoteEvent]) -> Vec<Note> {
+    let mut ev: Vec<&NoteEvent> = events.iter().collect();
+    ev.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    let score = |e: &NoteEvent| e.amplitude as f64 * (e.end_s - e.start_s);
+    let mut picked: Vec<&NoteEvent> = Vec::with_capacity(ev.len());
+    let mut i = 0;
+    while i < ev.len() {
+        let mut j = i + 1;
+        while j < ev.len() && ev[j].start_s - ev[i].start_s < 0.04 {
+            j += 1;
+        }
+        if let Some(best) = ev[i..j].iter().max_by(|a, b| score(a).total_cmp(&score(b))) {
+            picked.push(best);
+        }
+        i = j;
+    }
+    let mut line: Vec<(Note, f32)> = Vec::with_capacity(picked.len());
+    for e in picked {
+        let n = Note::from_event(e);
+        if let Some((k, k_amp)) = line.last_mut() {
+            if n.start_s < k.end_s {
+                let interval = (n.pitch as i32 - k.pitch as i32).abs();
+                let ghost =
+                    n.end_s <= k.end_s && matches!(interval, 12 | 19 | 24) && e.amplitude < *k_amp;
+                if ghost {
+                    continue;
+                }
+                if n.pitch == k.pitch && e.onset < 0.5 {
+                    if n.end_s > k.end_s {
+                        join(k, &n);
+                    }
+                    continue;
+                }
+                cut_bend(k, n.start_s);
+                if k.end_s - k.start_s < 0.03 {
+                    line.pop();
+                }
+            } else if n.pitch == k.pitch && n.start_s - k.end_s < 0.035 && e.onset < 0.5 {
+                join(k, &n);
+                continue;
+            }
+        }
+        line.push((n, e.amplitude));
+    }
+    line.into_iter().map(|(n, _)| n).collect()
 }
 
 /// How an element's notes are decoded.
@@ -201,6 +286,31 @@ mod tests {
         for w in m.windows(2) {
             assert!(w[0].end_s <= w[1].start_s + 1e-12, "{m:?}");
         }
+    }
+
+    fn event(s: f64, e: f64, p: u8, amp: f32, onset: f32) -> NoteEvent {
+        NoteEvent {
+            start_s: s,
+            end_s: e,
+            pitch: p,
+            amplitude: amp,
+            bends: Vec::new(),
+            onset,
+        }
+    }
+
+    #[test]
+    fn monophonic_line_plays_like_a_mono_synth() {
+        let line = monophonic_line(&[
+            event(0.0, 1.0, 40, 0.8, 0.9),
+            event(0.01, 0.5, 52, 0.3, 0.6), // octave ghost starting with it: weaker, goes
+            event(0.2, 0.6, 64, 0.3, 0.6),  // two octaves up inside it: a harmonic ghost
+            event(0.7, 1.5, 43, 0.7, 0.9),  // a new onset ends the first note
+            event(1.5, 2.0, 43, 0.7, 0.2),  // same pitch, no onset: continues it
+            event(2.1, 2.6, 43, 0.7, 0.9),  // same pitch with an onset: a new note
+        ]);
+        let got: Vec<(u8, f64, f64)> = line.iter().map(|n| (n.pitch, n.start_s, n.end_s)).collect();
+        assert_eq!(got, vec![(40, 0.0, 0.7), (43, 0.7, 2.0), (43, 2.1, 2.6)]);
     }
 
     #[test]
