@@ -1,28 +1,34 @@
-//! Drum transcription: hits per class (kick, snare, clap, closed hat, open hat, crash, ride,
-//! toms) with velocities, as General MIDI drum notes.
+//! Drum transcription: hits per class (kick, snare, clap, closed hat, open hat, crash, toms)
+//! with velocities, as General MIDI drum notes.
 //!
 //! Method (our own; in the family of onset-detection-then-classification drum transcribers,
 //! see C.-W. Wu et al., "A review of automatic drum transcription", IEEE/ACM TASLP 2018):
-//! 1. **Bands.** Magnitude STFT (1024-point window, 128-sample hop at 22.05 kHz, 5.8 ms) pooled
-//!    into log bands, 6 per octave, 30 Hz – 11 kHz.
+//! 1. **Bands.** Magnitude STFT (≈ 46 ms window, 1/8 hop: 2048/256 at 44.1 kHz) pooled into
+//!    log bands, 6 per octave, 30 Hz – 16 kHz (the source rate is kept: hats are told from
+//!    snares above 11 kHz).
 //! 2. **Hits.** Log-compressed band flux (SuperFlux: each band against the ±1-band maximum two
-//!    frames earlier), summed in four band groups (sub < 120 Hz, low 120–400 Hz, mid
-//!    400 Hz – 5 kHz, high > 5 kHz), each group normalised by its own loud-hit level, summed, and
-//!    peak-picked with an adaptive threshold (a local mean plus a fraction of the local
-//!    maximum) and at least 30 ms between hits.
-//! 3. **What was struck.** At each hit the *added spectrum* — the band magnitudes just after the
-//!    hit minus those just before, half-wave rectified — is explained as a non-negative mix of
-//!    class templates (kick, snare, clap, hat, cymbal, tom) by non-negative least squares. A
-//!    class is present when it explains a sizeable share of the added energy. Several classes
-//!    can share one hit (kick + hat on the beat, snare + hat on the backbeat).
-//! 4. **Templates adapt to the kit.** The starting templates are generic shapes (a kick is a
-//!    low-frequency bump, a hat high-passed noise, …); after a first pass each template is
-//!    replaced by the median added spectrum of the hits it explained best, and the hits are
-//!    decomposed again. This is unsupervised per song, so no kit is assumed.
-//! 5. **Hats and cymbals by decay.** A hat hit whose high band takes longer than 150 ms to fall
-//!    by 15 dB is an open hat; cymbal hits become crash (decay longer than 700 ms) or ride.
-//! 6. **Velocity** from the class's share of the hit in dB, relative to that class's loudest
-//!    hits (the loudest are 127, −30 dB is 1).
+//!    frames earlier) in four band groups (< 120 Hz, 120–400 Hz, 400 Hz – 5 kHz, > 5 kHz), each
+//!    normalised by its own loud-hit level, summed and peak-picked with an adaptive threshold
+//!    (local mean plus a fraction of the local maximum), at least 30 ms apart. Each onset is
+//!    then placed on the waveform: the ~1.5 ms block with the largest rise in energy.
+//! 3. **What was struck.** At each hit the *added power* (just after minus just before, per
+//!    band) is summed in six groups: sub 30–120 Hz, low 120–250 Hz, mid 250 Hz – 2 kHz,
+//!    presence 2–6 kHz, high 6–11 kHz, air 11–16 kHz. Per song, each class's key group splits
+//!    the hits into struck / not struck at Otsu's threshold when the two groups stand ≥ 8 dB
+//!    apart (else within 12 dB of the loud hits); shape rules then tell the classes apart:
+//!    - kick: sub-band energy not below the low and mid groups (a snare's or tom's body is
+//!      higher up);
+//!    - snare or clap: mid-band energy with noise above 2 kHz (a tom has none); a clap when
+//!      its tonal body (low group) is weak;
+//!    - tom: a low body well above the sub band and the presence band, neither kick nor snare;
+//!    - hats and cymbals: air-band energy; on a snare hit only when the air stands above the
+//!      snare's own (the split of air-to-presence ratios over snare hits, when it is bimodal).
+//!    Several classes can share one hit (kick + hat, snare + hat).
+//! 4. **Hats and cymbals by decay** of the high band after the hit (to 100 ms or the next
+//!    hit): faster than 100 dB/s a closed hat, slower an open hat; a loud hit slower than
+//!    15 dB/s a crash. Rides are not told from open hats yet.
+//! 5. **Velocity** from the class's key group level relative to its loud hits (the loudest
+//!    127, −30 dB is 1).
 
 use super::Note;
 use crate::onset::log_filterbank;
@@ -59,8 +65,8 @@ pub fn class_of(note: u8) -> Option<&'static str> {
 const WINDOW_S: f64 = 0.046;
 /// Highest band edge, Hz (hats and cymbals are told apart from snares above 11 kHz).
 const TOP_HZ: f64 = 16_000.0;
-/// A metal hit whose high band falls slower than this (dB/s) is a cymbal (crash or ride).
-const CYMBAL_DB_S: f32 = 25.0;
+/// A loud metal hit whose high band falls slower than this (dB/s) is a crash.
+const CYMBAL_DB_S: f32 = 15.0;
 /// … and faster than this, a closed hat; in between, an open hat.
 const CLOSED_HAT_DB_S: f32 = 100.0;
 /// Bands hold power raised to this (band magnitude); onsets are found on its logarithm.
@@ -429,13 +435,7 @@ pub fn transcribe(signal: &[f32], rate: u32) -> Vec<Note> {
         // Hats and cymbals: air-band energy; on a snare or clap hit, more than the snare's own.
         if f[metal_group] >= metal_thr && (!snare || f[metal_group] - f[PRES] >= snare_air) {
             let pitch = match h.high_decay_db_s {
-                Some(r) if r < CYMBAL_DB_S => {
-                    if f[metal_group] >= metal_loud - 6.0 {
-                        gm::CRASH
-                    } else {
-                        gm::RIDE
-                    }
-                }
+                Some(r) if r < CYMBAL_DB_S && f[metal_group] >= metal_loud - 6.0 => gm::CRASH,
                 Some(r) if r < CLOSED_HAT_DB_S => gm::OPEN_HAT,
                 _ => gm::CLOSED_HAT,
             };

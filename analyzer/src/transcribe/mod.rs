@@ -86,8 +86,32 @@ pub fn apply_policy(acts: &basic_pitch::Activations, policy: Policy) -> Vec<Note
         .collect();
     match policy {
         Policy::Monophonic => monophonic_line(&basic_pitch::notes(acts, &params)),
-        _ => notes,
+        Policy::Polyphonic => joined(&basic_pitch::notes(acts, &params)),
+        Policy::Drums => notes,
     }
+}
+
+/// Polyphonic notes with the pieces of held notes joined: a note that follows one of the same
+/// pitch within 35 ms without an onset of its own (the model's onset activation below 0.5, as
+/// when the melodia trick picks up the tail of a held note) continues it.
+pub fn joined(events: &[NoteEvent]) -> Vec<Note> {
+    let mut ev: Vec<&NoteEvent> = events.iter().collect();
+    ev.sort_by(|a, b| a.pitch.cmp(&b.pitch).then(a.start_s.total_cmp(&b.start_s)));
+    let mut out: Vec<Note> = Vec::with_capacity(ev.len());
+    for e in ev {
+        let n = Note::from_event(e);
+        if let Some(k) = out.last_mut() {
+            if k.pitch == n.pitch && n.start_s - k.end_s < 0.035 && e.onset < 0.5 {
+                if n.end_s > k.end_s {
+                    join(k, &n);
+                }
+                continue;
+            }
+        }
+        out.push(n);
+    }
+    out.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.pitch.cmp(&b.pitch)));
+    out
 }
 
 /// Extends `k` to the end of `n`, which continues it; the bend curves (one value per model
