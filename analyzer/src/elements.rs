@@ -166,7 +166,11 @@ pub fn run(
         eprintln!("auralis: warning: {p}");
     }
 
-    // Notes of the mix guide the separator.
+    progress.update("separate", 0.0, "decoding");
+    let (rate, samples) = crate::decode::read_stereo(track)?;
+    let audio = Audio { rate, samples };
+
+    // Notes of the centre of the mix (where bass and lead vocals sit) guide the separator.
     let started = Instant::now();
     progress.update("transcribe", 0.0, "notes of the mix");
     let mut transcriber = match Transcriber::load(&store, options.device) {
@@ -179,8 +183,13 @@ pub fn run(
         }
         Err(e) => Err(e),
     };
+    let centre = crate::resample::resample(
+        &crate::separate::dsp::centre_mono(&audio),
+        rate,
+        ANALYSIS_RATE,
+    )?;
     let guide = match transcriber.as_mut() {
-        Ok(t) => match t.events(mix_mono, &mut |f| {
+        Ok(t) => match t.events(&centre, &mut |f| {
             progress.update("transcribe", 0.3 * f, "notes of the mix")
         }) {
             Ok(events) => guide_from(&events),
@@ -192,12 +201,31 @@ pub fn run(
         Err(_) => guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96)),
     };
     let guide_s = started.elapsed().as_secs_f64();
+    let mut guide = guide;
+    for (var, which) in [("AURALIS_ORACLE_LEAD", 0), ("AURALIS_ORACLE_BASS", 1)] {
+        if let Ok(p) = std::env::var(var) {
+            let notes: Vec<Note> = midi::read_notes(&std::fs::read(p).unwrap_or_default())
+                .unwrap_or_default()
+                .iter()
+                .map(|n| Note {
+                    start_s: n.start_s,
+                    end_s: n.end_s,
+                    pitch: n.pitch,
+                    velocity: n.velocity,
+                    bend: vec![],
+                })
+                .collect();
+            if which == 0 {
+                guide.lead = notes.clone();
+                guide.lead_candidates = notes;
+            } else {
+                guide.bass = notes;
+            }
+        }
+    }
 
     // Separation.
     let started = Instant::now();
-    progress.update("separate", 0.0, "decoding");
-    let (rate, samples) = crate::decode::read_stereo(track)?;
-    let audio = Audio { rate, samples };
     let mut fallback: Option<String> = None;
     let mut separator: Box<dyn Separator> = match NeuralSeparator::installed(&store) {
         Some(name) => match NeuralSeparator::load(&store, &name, options.device) {

@@ -10,9 +10,9 @@
 //!    line below G3); each frame's f0 is refined within ±70 cents on the spectrum itself, so
 //!    bends and vibrato are followed. On a sounding bass note's partials below 300 Hz the bass
 //!    keeps its attack too, which the harmonic/percussive split would hand to the drums.
-//! 3. **Vocals / lead**: a comb (teeth 1 % of the partial's frequency wide) on the lead line's
+//! 3. **Vocals / lead**: a comb (teeth 3 % of the partial's frequency wide) on the lead line's
 //!    partials up to 10 kHz, weighted by a centre-channel prior (1 − |L − R| / (|L| + |R|) per
-//!    bin, squared). The line is chosen among the mix's notes from G3 up by the magnitude on
+//!    bin). The line is chosen among the mix's notes from G3 up by the magnitude on
 //!    their partials weighted by that prior (notes mostly off-centre are not candidates), then
 //!    refined per frame like the bass: lead vocals sit in the middle of the stereo image.
 //! 4. **Other**: the remaining harmonic energy.
@@ -41,8 +41,12 @@ const MEDIAN_HALF: usize = 8;
 const BASS_TOP_HZ: f32 = 350.0;
 /// Harmonic energy below this goes to the bass, fading out by 1.6 times it, Hz.
 const BASS_FULL_HZ: f32 = 100.0;
-/// Width of a comb tooth, relative to the partial's frequency (≈ a sixth of a semitone).
-const COMB_REL: f32 = 0.01;
+/// Width (σ) of a bass comb tooth, relative to the partial's frequency (≈ a sixth of a
+/// semitone): the bass's partials are steady and dense, so narrow teeth leave the rest alone.
+const BASS_COMB_REL: f32 = 0.01;
+/// Width of a lead comb tooth (≈ half a semitone): a voice's partials spread with vibrato,
+/// breath and the formant synthesis, and the upper partials of a moving f0 smear within a frame.
+const LEAD_COMB_REL: f32 = 0.03;
 /// Highest frequency the masks are estimated at, Hz.
 const MASK_TOP_HZ: f64 = 11_000.0;
 
@@ -108,6 +112,46 @@ impl Stft {
         }
         let _ = self.fwd.process(buf, out);
     }
+}
+
+/// The centre of the stereo image as a mono signal: each bin of the mid signal `(L+R)/2`
+/// weighted by the centre prior `(1 − |L − R| / (|L| + |R|))^4`, so that sources panned away from
+/// the middle fall back (a source panned 25 % off-centre by about 10 dB more than one in the
+/// middle). Lead vocals and bass live there; the guide lines are transcribed from it.
+pub fn centre_mono(audio: &Audio) -> Vec<f32> {
+    let stft = Stft::new(audio.rate);
+    let (n, hop) = (stft.n, stft.hop);
+    let bins = n / 2 + 1;
+    let frames = stft.frames(audio.frames());
+    let mut out = vec![0.0f32; audio.frames()];
+    let mut buf = vec![0.0f32; n];
+    let mut l = vec![Complex32::default(); bins];
+    let mut r = vec![Complex32::default(); bins];
+    let mut y = vec![Complex32::default(); bins];
+    let mut time = vec![0.0f32; n];
+    let g = 1.0 / (n as f32 * 2.0);
+    for j in 0..frames {
+        stft.analyse(&audio.samples, 0, j, &mut buf, &mut l);
+        stft.analyse(&audio.samples, 1, j, &mut buf, &mut r);
+        for k in 0..bins {
+            let side = (l[k] - r[k]).norm() * 0.5;
+            let level = 0.5 * (l[k].norm() + r[k].norm());
+            let c = (1.0 - side / level.max(1e-12)).clamp(0.0, 1.0);
+            y[k] = (l[k] + r[k]) * (0.5 * c.powi(4));
+        }
+        y[0].im = 0.0;
+        y[bins - 1].im = 0.0;
+        let _ = stft.inv.process(&mut y, &mut time);
+        let start = stft.start(j);
+        for i in 0..n {
+            let idx = start + i as isize;
+            if idx >= 0 && (idx as usize) < out.len() {
+                out[idx as usize] += time[i] * stft.window[i] * g;
+            }
+        }
+        let _ = hop;
+    }
+    out
 }
 
 /// Per-frame f0 (Hz; 0 when silent) of a line of notes, pitch bends followed; frame `j` is
@@ -376,7 +420,7 @@ impl Separator for DspSeparator {
                 let hp = (h2 + p2).max(1e-20);
                 let (hs, ps) = (h2 / hp, p2 / hp);
                 let f = k as f32 * bin_hz;
-                let tooth = comb(f, bass_f0[t], BASS_TOP_HZ, bin_hz, COMB_REL);
+                let tooth = comb(f, bass_f0[t], BASS_TOP_HZ, bin_hz, BASS_COMB_REL);
                 let low = if f < BASS_FULL_HZ {
                     1.0
                 } else if f < 1.6 * BASS_FULL_HZ {
@@ -388,10 +432,10 @@ impl Separator for DspSeparator {
                 // too (an HPSS split would hand it to the drums).
                 let attack = if f < 300.0 { tooth } else { 0.0 };
                 let wb = tooth.max(low);
-                let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, COMB_REL) * centre[i] * centre[i];
+                let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, LEAD_COMB_REL) * centre[i];
                 let e_d = s * ps * (1.0 - attack);
                 let e_b = s * wb * (hs + ps * attack);
-                let e_v = s * wv * (1.0 - wb) * (0.3 + 0.7 * hs);
+                let e_v = s * wv * (1.0 - wb);
                 let e_o = s * hs * (1.0 - wb) * (1.0 - wv);
                 let mut e = [0.0f32; 4];
                 e[DRUMS] = e_d;
