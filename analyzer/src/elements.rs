@@ -201,29 +201,6 @@ pub fn run(
         Err(_) => guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96)),
     };
     let guide_s = started.elapsed().as_secs_f64();
-    let mut guide = guide;
-    for (var, which) in [("AURALIS_ORACLE_LEAD", 0), ("AURALIS_ORACLE_BASS", 1)] {
-        if let Ok(p) = std::env::var(var) {
-            let notes: Vec<Note> = midi::read_notes(&std::fs::read(p).unwrap_or_default())
-                .unwrap_or_default()
-                .iter()
-                .map(|n| Note {
-                    start_s: n.start_s,
-                    end_s: n.end_s,
-                    pitch: n.pitch,
-                    velocity: n.velocity,
-                    bend: vec![],
-                })
-                .collect();
-            if which == 0 {
-                guide.lead = notes.clone();
-                guide.lead_candidates = notes;
-            } else {
-                guide.bass = notes;
-            }
-        }
-    }
-
     // Separation.
     let started = Instant::now();
     let mut fallback: Option<String> = None;

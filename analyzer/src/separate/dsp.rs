@@ -5,20 +5,22 @@
 //! 1. **Harmonic/percussive split** by median filtering (D. Fitzgerald, "Harmonic/percussive
 //!    separation using median filtering", DAFx 2010): the median over ±8 frames is the
 //!    harmonic estimate, the median over ±8 bins the percussive one.
-//! 2. **Bass**: a comb on the bass line's partials up to 350 Hz, plus all harmonic energy
-//!    below 100 Hz fading out by 160 Hz. The line comes from notes found on the mix (its lowest
-//!    line below G3); each frame's f0 is refined within ±70 cents on the spectrum itself, so
-//!    bends and vibrato are followed. On a sounding bass note's partials below 300 Hz the bass
-//!    keeps its attack too, which the harmonic/percussive split would hand to the drums.
+//! 2. **Bass**: a comb on the bass line's partials up to 350 Hz, plus the harmonic energy
+//!    below 100 Hz fading out by 160 Hz (all of it while a bass note sounds, half otherwise).
+//!    The line comes from notes found on the centre of the stereo image ([`centre_mono`]: its
+//!    lowest line below G3); each frame's f0 is refined within ±70 cents on the spectrum
+//!    itself, so bends and vibrato are followed. On a sounding bass note's partials below
+//!    300 Hz the bass keeps its attack too, which the harmonic/percussive split would hand to
+//!    the drums.
 //! 3. **Vocals / lead**: a comb (teeth 3 % of the partial's frequency wide) on the lead line's
 //!    partials up to 10 kHz, weighted by a centre-channel prior (1 − |L − R| / (|L| + |R|) per
-//!    bin). The line is chosen among the mix's notes from G3 up by the magnitude on
+//!    bin). The line is chosen among the centre signal's notes from G3 up by the magnitude on
 //!    their partials weighted by that prior (notes mostly off-centre are not candidates), then
 //!    refined per frame like the bass: lead vocals sit in the middle of the stereo image.
 //! 4. **Other**: the remaining harmonic energy.
 //!
-//! Each stem's magnitude estimate `Eₛ` becomes a Wiener-style mask `Eₛ² / Σ E²`; the masks add
-//! to one in every bin, so the stems add back up to the mix (to rounding). Above 11 kHz, where
+//! Each stem's magnitude estimate `Eₛ` (each a share of the bin's magnitude) becomes a soft
+//! mask `Eₛ / Σ E`; the masks add to one in every bin, so the stems add back up to the mix (to rounding). Above 11 kHz, where
 //! the estimates are not formed, each stem keeps its mean mask over 8–11 kHz for that frame.
 
 use std::sync::Arc;
@@ -120,7 +122,7 @@ impl Stft {
 /// middle). Lead vocals and bass live there; the guide lines are transcribed from it.
 pub fn centre_mono(audio: &Audio) -> Vec<f32> {
     let stft = Stft::new(audio.rate);
-    let (n, hop) = (stft.n, stft.hop);
+    let n = stft.n;
     let bins = n / 2 + 1;
     let frames = stft.frames(audio.frames());
     let mut out = vec![0.0f32; audio.frames()];
@@ -143,13 +145,12 @@ pub fn centre_mono(audio: &Audio) -> Vec<f32> {
         y[bins - 1].im = 0.0;
         let _ = stft.inv.process(&mut y, &mut time);
         let start = stft.start(j);
-        for i in 0..n {
+        for (i, (&x, &w)) in time.iter().zip(&stft.window).enumerate() {
             let idx = start + i as isize;
             if idx >= 0 && (idx as usize) < out.len() {
-                out[idx as usize] += time[i] * stft.window[i] * g;
+                out[idx as usize] += x * w * g;
             }
         }
-        let _ = hop;
     }
     out
 }
@@ -431,7 +432,7 @@ impl Separator for DspSeparator {
                 // On a sounding bass note's partials below 300 Hz the bass keeps its attack
                 // too (an HPSS split would hand it to the drums).
                 let attack = if f < 300.0 { tooth } else { 0.0 };
-                let wb = tooth.max(low);
+                let wb = tooth.max(if bass_f0[t] > 0.0 { low } else { 0.5 * low });
                 let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, LEAD_COMB_REL) * centre[i];
                 let e_d = s * ps * (1.0 - attack);
                 let e_b = s * wb * (hs + ps * attack);
@@ -442,9 +443,9 @@ impl Separator for DspSeparator {
                 e[BASS] = e_b;
                 e[VOCALS] = e_v;
                 e[OTHER] = e_o;
-                let total: f32 = e.iter().map(|x| x * x).sum();
+                let total: f32 = e.iter().sum();
                 masks[i] = if total > 1e-24 {
-                    e.map(|x| ((x * x / total) * 65535.0).round() as u16)
+                    e.map(|x| ((x / total) * 65535.0).round() as u16)
                 } else {
                     [0, 0, 0, 65535]
                 };

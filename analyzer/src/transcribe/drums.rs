@@ -23,6 +23,7 @@
 //!    - tom: a low body well above the sub band and the presence band, neither kick nor snare;
 //!    - hats and cymbals: air-band energy; on a snare hit only when the air stands above the
 //!      snare's own (the split of air-to-presence ratios over snare hits, when it is bimodal).
+//!
 //!    Several classes can share one hit (kick + hat, snare + hat).
 //! 4. **Hats and cymbals by decay** of the high band after the hit (to 100 ms or the next
 //!    hit): faster than 100 dB/s a closed hat, slower an open hat; a loud hit slower than
