@@ -336,7 +336,7 @@ pub fn run(
             continue;
         }
         let policy = Policy::for_role(role);
-        let notes = match policy {
+        let mut notes = match policy {
             Policy::Drums => drums::transcribe(&stem.full_mono, rate),
             _ => match transcriber.as_mut() {
                 Ok(t) => t
@@ -348,6 +348,9 @@ pub fn run(
                 }
             },
         };
+        if policy == Policy::Monophonic {
+            transcribe::align_onsets(&mut notes, mix_mono, ANALYSIS_RATE);
+        }
         let midi_rel = format!("{MIDI_DIR}/{}.mid", stem.name);
         midi::write(
             &dir.join(&midi_rel),
