@@ -26,7 +26,7 @@ use crate::separate::{
     dsp::DspSeparator, neural::NeuralSeparator, Audio, Guide, Separator, StemSink,
 };
 use crate::session::{Element, PendingFile, Session, StageRecord};
-use crate::transcribe::{self, drums, mono, Note, NoteEvent, Policy, Transcriber};
+use crate::transcribe::{self, drums, mono, Note, NoteEvent, Policy, Transcriber, Voice};
 
 /// Folder of the stems inside a session.
 pub const STEMS_DIR: &str = "stems";
@@ -134,8 +134,8 @@ pub fn guide_from(events: &[NoteEvent]) -> Guide {
     let low: Vec<NoteEvent> = events.iter().filter(|n| n.pitch < 55).cloned().collect();
     let high: Vec<NoteEvent> = events.iter().filter(|n| n.pitch >= 55).cloned().collect();
     Guide {
-        bass: transcribe::monophonic_line(&low),
-        lead: transcribe::monophonic_line(&high),
+        bass: transcribe::monophonic_line(&low, Voice::Lowest),
+        lead: transcribe::monophonic_line(&high, Voice::Strongest),
         lead_candidates: high.iter().map(Note::from_event).collect(),
     }
 }
@@ -188,11 +188,17 @@ pub fn run(
         rate,
         ANALYSIS_RATE,
     )?;
+    // The centre's own notes also mark where a line is struck again (see `split_at_restrikes`).
+    let mut centre_events: Vec<NoteEvent> = Vec::new();
     let guide = match transcriber.as_mut() {
         Ok(t) => match t.events(&centre, &mut |f| {
             progress.update("transcribe", 0.3 * f, "notes of the mix")
         }) {
-            Ok(events) => guide_from(&events),
+            Ok(events) => {
+                let guide = guide_from(&events);
+                centre_events = events;
+                guide
+            }
             Err(e) => {
                 transcriber = Err(e);
                 guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96))
@@ -348,8 +354,9 @@ pub fn run(
                 }
             },
         };
-        if policy == Policy::Monophonic {
+        if policy.is_line() {
             transcribe::align_onsets(&mut notes, mix_mono, ANALYSIS_RATE);
+            transcribe::split_at_restrikes(&mut notes, &centre_events);
         }
         let midi_rel = format!("{MIDI_DIR}/{}.mid", stem.name);
         midi::write(

@@ -95,7 +95,7 @@ pub struct EarScore {
 /// Element group of a truth stem for note scoring.
 fn group_of(stem: &str) -> (&'static str, Policy) {
     match stem {
-        "bass" => ("bass", Policy::Monophonic),
+        "bass" => ("bass", Policy::Bass),
         "vocals" | "lead" => ("vocals+lead", Policy::Monophonic),
         _ => ("polyphonic", Policy::Polyphonic),
     }

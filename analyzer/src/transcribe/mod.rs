@@ -79,39 +79,101 @@ impl Transcriber {
 
 /// Notes from activations under a policy.
 pub fn apply_policy(acts: &basic_pitch::Activations, policy: Policy) -> Vec<Note> {
-    let params = NoteParams::default();
-    let notes: Vec<Note> = basic_pitch::notes(acts, &params)
-        .iter()
-        .map(Note::from_event)
-        .collect();
+    let events = basic_pitch::notes(acts, &NoteParams::default());
     match policy {
-        Policy::Monophonic => monophonic_line(&basic_pitch::notes(acts, &params)),
-        Policy::Polyphonic => joined(&basic_pitch::notes(acts, &params)),
-        Policy::Drums => notes,
+        Policy::Monophonic => monophonic_line(&events, Voice::Strongest),
+        Policy::Bass => monophonic_line(&events, Voice::Lowest),
+        Policy::Polyphonic => held_notes(&events, acts),
+        Policy::Drums => events.iter().map(Note::from_event).collect(),
     }
 }
 
-/// Polyphonic notes with the pieces of held notes joined: a note that follows one of the same
-/// pitch within 35 ms without an onset of its own (the model's onset activation below 0.5, as
-/// when the melodia trick picks up the tail of a held note) continues it.
-pub fn joined(events: &[NoteEvent]) -> Vec<Note> {
+/// Onset activation above which a same-pitch note that follows a sounding one is a new
+/// stroke. Struck and plucked re-articulations peak at 0.8–0.97; a held pad or string note,
+/// whose chorus and vibrato make the model fire onset peaks of 0.5–0.7 all along it, would
+/// otherwise come out as a chain of short notes.
+const RESTRIKE_ONSET: f32 = 0.7;
+/// Onset activation below which a note's attack is soft: its start is taken from where the
+/// note activation leaves the floor, not from the late onset peak.
+const SOFT_ONSET: f32 = 0.8;
+/// Fraction of the rise from the floor to the attack's peak at which a soft attack starts.
+const SOFT_RISE: f32 = 0.1;
+/// How far back a soft attack may start, frames (≈ 400 ms).
+const SOFT_BACK: usize = 35;
+/// Frames after the onset in which a soft attack reaches its peak (≈ 300 ms).
+const SOFT_PEAK: usize = 26;
+
+/// Polyphonic notes as held notes: pieces of one held note are joined, and soft attacks start
+/// where they begin.
+///
+/// - A note that follows one of the same pitch within 35 ms continues it unless its onset
+///   activation shows a new stroke (above [`RESTRIKE_ONSET`]); the melodia trick's pieces of a
+///   held note (no onset at all) and the weak onset peaks along pads and strings both join.
+/// - A note with a weak onset (below [`SOFT_ONSET`]) has a slow attack, and the model's onset
+///   peak comes late in it. Its start moves back to where the note activation first rises
+///   above the floor before it by [`SOFT_RISE`] of the way to the attack's peak — the floor
+///   being the activation's minimum in the 400 ms before (not earlier than the end of the
+///   previous note at that pitch).
+pub fn held_notes(events: &[NoteEvent], acts: &basic_pitch::Activations) -> Vec<Note> {
     let mut ev: Vec<&NoteEvent> = events.iter().collect();
     ev.sort_by(|a, b| a.pitch.cmp(&b.pitch).then(a.start_s.total_cmp(&b.start_s)));
-    let mut out: Vec<Note> = Vec::with_capacity(ev.len());
+    // Joined notes with the onset activation of their first piece.
+    let mut out: Vec<(Note, f32)> = Vec::with_capacity(ev.len());
     for e in ev {
         let n = Note::from_event(e);
-        if let Some(k) = out.last_mut() {
-            if k.pitch == n.pitch && n.start_s - k.end_s < 0.035 && e.onset < 0.5 {
+        if let Some((k, _)) = out.last_mut() {
+            if k.pitch == n.pitch && n.start_s - k.end_s < 0.035 && e.onset < RESTRIKE_ONSET {
                 if n.end_s > k.end_s {
                     join(k, &n);
                 }
                 continue;
             }
         }
-        out.push(n);
+        out.push((n, e.onset));
     }
-    out.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.pitch.cmp(&b.pitch)));
-    out
+    let times = basic_pitch::frame_times(acts.frames);
+    let frame_of = |t: f64| {
+        times
+            .partition_point(|&x| x < t - 1e-9)
+            .min(times.len() - 1)
+    };
+    let mut prev_end: Option<(u8, usize)> = None;
+    for (n, onset) in out.iter_mut() {
+        let (t0, te) = (frame_of(n.start_s), frame_of(n.end_s));
+        let lo = match prev_end {
+            Some((p, end)) if p == n.pitch => end.max(t0.saturating_sub(SOFT_BACK)),
+            _ => t0.saturating_sub(SOFT_BACK),
+        };
+        prev_end = Some((n.pitch, te));
+        if *onset >= SOFT_ONSET || times.is_empty() || lo + 2 > t0 {
+            continue;
+        }
+        let bin = (n.pitch - basic_pitch::MIDI_OFFSET) as usize;
+        let act = |t: usize| acts.note[t * basic_pitch::N_NOTES + bin];
+        let peak = (t0..=(t0 + SOFT_PEAK).min(te.max(t0)).min(acts.frames - 1))
+            .map(act)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let (floor_at, floor) = (lo..=t0)
+            .map(|t| (t, act(t)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((t0, act(t0)));
+        let level = floor + SOFT_RISE * (peak - floor);
+        let start = (floor_at..t0).find(|&t| act(t) >= level).unwrap_or(t0);
+        if start < t0 {
+            let shift = n.start_s - times[start];
+            n.start_s = times[start];
+            // The bend curve keeps its frames; the new head is flat.
+            if !n.bend.is_empty() {
+                let head = (shift * (basic_pitch::SAMPLE_RATE as f64 / basic_pitch::FFT_HOP as f64))
+                    .round() as usize;
+                let first = n.bend[0];
+                n.bend.splice(0..0, std::iter::repeat_n(first, head));
+            }
+        }
+    }
+    let mut notes: Vec<Note> = out.into_iter().map(|(n, _)| n).collect();
+    notes.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.pitch.cmp(&b.pitch)));
+    notes
 }
 
 /// Extends `k` to the end of `n`, which continues it; the bend curves (one value per model
@@ -142,7 +204,7 @@ fn cut_bend(n: &mut Note, new_end: f64) {
 /// octaves from it is a harmonic ghost and goes; a same-pitch note that follows within 35 ms
 /// without an onset of its own (the model's onset activation below 0.5) continues the note
 /// before it.
-pub fn monophonic_line(events: &[NoteEvent]) -> Vec<Note> {
+pub fn monophonic_line(events: &[NoteEvent], voice: Voice) -> Vec<Note> {
     let mut ev: Vec<&NoteEvent> = events.iter().collect();
     ev.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     let score = |e: &NoteEvent| e.amplitude as f64 * (e.end_s - e.start_s);
@@ -153,7 +215,16 @@ pub fn monophonic_line(events: &[NoteEvent]) -> Vec<Note> {
         while j < ev.len() && ev[j].start_s - ev[i].start_s < 0.04 {
             j += 1;
         }
-        if let Some(best) = ev[i..j].iter().max_by(|a, b| score(a).total_cmp(&score(b))) {
+        let group = &ev[i..j];
+        let strongest = group.iter().max_by(|a, b| score(a).total_cmp(&score(b)));
+        let pick = match (voice, strongest) {
+            (Voice::Lowest, Some(s)) => group
+                .iter()
+                .filter(|e| score(e) >= LOWEST_SHARE * score(s))
+                .min_by_key(|e| e.pitch),
+            (_, s) => s,
+        };
+        if let Some(best) = pick {
             picked.push(best);
         }
         i = j;
@@ -189,12 +260,29 @@ pub fn monophonic_line(events: &[NoteEvent]) -> Vec<Note> {
     line.into_iter().map(|(n, _)| n).collect()
 }
 
+/// Which of the notes starting together a line keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// The strongest (activation × duration): the melody of a lead or vocal line.
+    Strongest,
+    /// The lowest of those at least [`LOWEST_SHARE`] as strong as the strongest: a bass line
+    /// is the bottom voice, and a chord or power chord sounding with it (or its own upper
+    /// partials) is often louder in the bass register.
+    Lowest,
+}
+
+/// How strong the lowest note starting with others must be, relative to the strongest, to be
+/// the bass line's note.
+pub const LOWEST_SHARE: f64 = 0.5;
+
 /// How an element's notes are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
-    /// One note at a time with pitch bends (bass, lead, vocals).
+    /// One note at a time with pitch bends, the strongest voice (lead, vocals).
     Monophonic,
+    /// One note at a time with pitch bends, the lowest voice (bass).
+    Bass,
     /// Any number of notes at a time (keys, pads, guitars, the rest).
     Polyphonic,
     /// General MIDI drum notes.
@@ -202,11 +290,17 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// Whether the policy makes one line (one note at a time).
+    pub fn is_line(self) -> bool {
+        matches!(self, Self::Monophonic | Self::Bass)
+    }
+
     /// The policy for an element role.
     pub fn for_role(role: &str) -> Self {
         match role {
             "drums" | "percussion" => Self::Drums,
-            "bass" | "vocals" | "lead" => Self::Monophonic,
+            "bass" => Self::Bass,
+            "vocals" | "lead" => Self::Monophonic,
             _ => Self::Polyphonic,
         }
     }
@@ -311,9 +405,72 @@ pub fn align_onsets(notes: &mut Vec<Note>, reference: &[f32], rate: u32) {
             }
             continue;
         }
+        // Two notes that found the same rise are one; a note moved back into the one before
+        // ends it (one line, one note at a time).
+        if let Some(k) = kept.last_mut() {
+            if n.start_s <= k.start_s + 0.03 {
+                if n.end_s > k.end_s {
+                    if k.pitch == n.pitch {
+                        join(k, &n);
+                    } else {
+                        *k = n;
+                    }
+                }
+                continue;
+            }
+            if n.start_s < k.end_s {
+                cut_bend(k, n.start_s);
+            }
+        }
         kept.push(n);
     }
     *notes = kept;
+}
+
+/// Onset activation of a centre note that marks a re-strike.
+const RESTRIKE_CENTRE_ONSET: f32 = 0.8;
+/// Shortest piece a re-strike may leave on either side, seconds.
+const RESTRIKE_MIN_S: f64 = 0.06;
+
+/// Splits the notes of a line transcribed from a stem where the mix's centre shows the same
+/// pitch struck again: a note of `centre` (Basic Pitch on the centre of the stereo image) at
+/// the same pitch with an onset peak of its own (activation ≥ 0.5) starting inside the note.
+/// A masked stem loses the short gaps and attacks between repeated notes (the mask is
+/// smooth over ~50 ms), so its transcription joins them; the centre keeps them.
+pub fn split_at_restrikes(notes: &mut Vec<Note>, centre: &[NoteEvent]) {
+    let mut starts: Vec<(u8, f64)> = centre
+        .iter()
+        .filter(|e| e.onset >= RESTRIKE_CENTRE_ONSET)
+        .map(|e| (e.pitch, e.start_s))
+        .collect();
+    starts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<Note> = Vec::with_capacity(notes.len());
+    for n in notes.drain(..) {
+        let from = starts.partition_point(|s| (s.0, s.1) < (n.pitch, n.start_s + RESTRIKE_MIN_S));
+        let cuts: Vec<f64> = starts[from..]
+            .iter()
+            .take_while(|s| s.0 == n.pitch && s.1 < n.end_s - RESTRIKE_MIN_S)
+            .map(|s| s.1)
+            .collect();
+        let mut rest = n;
+        for c in cuts {
+            if c - rest.start_s < RESTRIKE_MIN_S {
+                continue;
+            }
+            let mut head = rest.clone();
+            cut_bend(&mut head, c);
+            let keep = head.bend.len();
+            rest.start_s = c;
+            if keep < rest.bend.len() {
+                rest.bend.drain(..keep);
+            } else {
+                rest.bend.clear();
+            }
+            out.push(head);
+        }
+        out.push(rest);
+    }
+    *notes = out;
 }
 
 /// Reduces overlapping notes to one line: where notes overlap, the note with the most energy
@@ -395,14 +552,17 @@ mod tests {
 
     #[test]
     fn monophonic_line_plays_like_a_mono_synth() {
-        let line = monophonic_line(&[
-            event(0.0, 1.0, 40, 0.8, 0.9),
-            event(0.01, 0.5, 52, 0.3, 0.6), // octave ghost starting with it: weaker, goes
-            event(0.2, 0.6, 64, 0.3, 0.6),  // two octaves up inside it: a harmonic ghost
-            event(0.7, 1.5, 43, 0.7, 0.9),  // a new onset ends the first note
-            event(1.5, 2.0, 43, 0.7, 0.2),  // same pitch, no onset: continues it
-            event(2.1, 2.6, 43, 0.7, 0.9),  // same pitch with an onset: a new note
-        ]);
+        let line = monophonic_line(
+            &[
+                event(0.0, 1.0, 40, 0.8, 0.9),
+                event(0.01, 0.5, 52, 0.3, 0.6), // octave ghost starting with it: weaker, goes
+                event(0.2, 0.6, 64, 0.3, 0.6),  // two octaves up inside it: a harmonic ghost
+                event(0.7, 1.5, 43, 0.7, 0.9),  // a new onset ends the first note
+                event(1.5, 2.0, 43, 0.7, 0.2),  // same pitch, no onset: continues it
+                event(2.1, 2.6, 43, 0.7, 0.9),  // same pitch with an onset: a new note
+            ],
+            Voice::Strongest,
+        );
         let got: Vec<(u8, f64, f64)> = line.iter().map(|n| (n.pitch, n.start_s, n.end_s)).collect();
         assert_eq!(got, vec![(40, 0.0, 0.7), (43, 0.7, 2.0), (43, 2.1, 2.6)]);
     }
@@ -447,10 +607,103 @@ mod tests {
 
     #[test]
     fn policies_by_role() {
-        assert_eq!(Policy::for_role("bass"), Policy::Monophonic);
+        assert_eq!(Policy::for_role("bass"), Policy::Bass);
+        assert!(Policy::Bass.is_line() && Policy::Monophonic.is_line());
+        assert!(!Policy::Polyphonic.is_line());
         assert_eq!(Policy::for_role("vocals"), Policy::Monophonic);
         assert_eq!(Policy::for_role("drums"), Policy::Drums);
         assert_eq!(Policy::for_role("piano"), Policy::Polyphonic);
         assert_eq!(Policy::for_role("other"), Policy::Polyphonic);
+    }
+
+    #[test]
+    fn bass_line_takes_the_lowest_voice() {
+        let chord = [
+            event(0.0, 0.5, 40, 0.5, 0.9), // power chord root, weaker than its fifth
+            event(0.0, 0.5, 47, 0.8, 0.9),
+            event(0.01, 0.5, 52, 0.7, 0.9),
+            event(0.5, 1.0, 33, 0.1, 0.9), // far too weak to be the bass
+            event(0.5, 1.0, 45, 0.8, 0.9),
+        ];
+        let low = monophonic_line(&chord, Voice::Lowest);
+        let pitches: Vec<u8> = low.iter().map(|n| n.pitch).collect();
+        assert_eq!(pitches, vec![40, 45]);
+        let top = monophonic_line(&chord, Voice::Strongest);
+        assert_eq!(top[0].pitch, 47);
+    }
+
+    /// Activations of one pitch bin with the given note and onset curves.
+    fn one_bin(bin: usize, note: &[f32], onset: &[f32]) -> basic_pitch::Activations {
+        let frames = note.len();
+        let mut a = basic_pitch::Activations {
+            frames,
+            note: vec![0.0; frames * basic_pitch::N_NOTES],
+            onset: vec![0.0; frames * basic_pitch::N_NOTES],
+            contour: vec![0.0; frames * basic_pitch::N_CONTOUR],
+        };
+        for t in 0..frames {
+            a.note[t * basic_pitch::N_NOTES + bin] = note[t];
+            a.onset[t * basic_pitch::N_NOTES + bin] = onset[t];
+        }
+        a
+    }
+
+    #[test]
+    fn held_pad_notes_are_one_note_from_where_they_rise() {
+        // A pad: silent (0.1) to frame 40, a slow rise to 0.8 over 30 frames, held to frame
+        // 300 with onset peaks of 0.6 along it (chorus); a piano-like re-strike at 200 would
+        // peak above 0.9.
+        let n = 320;
+        let note: Vec<f32> = (0..n)
+            .map(|t| match t {
+                0..=40 => 0.1,
+                41..=70 => 0.1 + 0.7 * (t - 40) as f32 / 30.0,
+                71..=300 => 0.8,
+                _ => 0.1,
+            })
+            .collect();
+        let mut onset = vec![0.1f32; n];
+        let mut strong = onset.clone();
+        for &t in &[62usize, 120, 200, 260] {
+            onset[t] = 0.6;
+            strong[t] = 0.6;
+        }
+        strong[200] = 0.95;
+        let pitch = 60u8;
+        let bin = (pitch - basic_pitch::MIDI_OFFSET) as usize;
+        let times = basic_pitch::frame_times(n);
+        let pieces = |cuts: &[usize], onsets: &[f32]| -> Vec<NoteEvent> {
+            cuts.windows(2)
+                .map(|w| event(times[w[0]], times[w[1]], pitch, 0.8, onsets[w[0]]))
+                .collect()
+        };
+        let cuts = [62usize, 120, 200, 260, 300];
+        let held = held_notes(&pieces(&cuts, &onset), &one_bin(bin, &note, &onset));
+        assert_eq!(held.len(), 1, "{held:?}");
+        // Starts where the activation leaves the floor (10 % of the rise: frame 43), not at
+        // the late onset peak (frame 62).
+        assert!((held[0].start_s - times[43]).abs() < 1e-9, "{held:?}");
+        assert!((held[0].end_s - times[300]).abs() < 1e-9);
+        // A strong onset inside is a new stroke.
+        let struck = held_notes(&pieces(&cuts, &strong), &one_bin(bin, &note, &strong));
+        let starts: Vec<f64> = struck.iter().map(|n| n.start_s).collect();
+        assert_eq!(starts, vec![times[43], times[200]], "{struck:?}");
+    }
+
+    #[test]
+    fn lines_split_where_the_centre_strikes_again() {
+        let mut notes = vec![note(1.0, 2.0, 71, 100), note(2.0, 3.0, 69, 100)];
+        let centre = [
+            event(1.3, 1.6, 71, 0.5, 0.9),  // a re-strike: split at 1.3
+            event(1.7, 2.0, 71, 0.5, 0.5),  // a weak onset: no split
+            event(1.97, 2.0, 71, 0.5, 0.9), // would leave a piece under 60 ms: no split
+            event(2.5, 2.9, 71, 0.5, 0.9),  // another pitch's note: no split
+        ];
+        split_at_restrikes(&mut notes, &centre);
+        let got: Vec<(f64, f64, u8)> = notes
+            .iter()
+            .map(|n| (n.start_s, n.end_s, n.pitch))
+            .collect();
+        assert_eq!(got, vec![(1.0, 1.3, 71), (1.3, 2.0, 71), (2.0, 3.0, 69)]);
     }
 }
