@@ -43,6 +43,10 @@ const MEDIAN_HALF: usize = 8;
 const BASS_TOP_HZ: f32 = 350.0;
 /// Harmonic energy below this goes to the bass, fading out by 1.6 times it, Hz.
 const BASS_FULL_HZ: f32 = 100.0;
+/// Below this no instrument plays a pitch, Hz: DC offsets and infrasound (a sample's DC,
+/// rumble, a filter's drift) stay in `other`, the residual, instead of joining the bass's
+/// low band.
+const SUBSONIC_HZ: f32 = 20.0;
 /// Width (σ) of a bass comb tooth, relative to the partial's frequency (≈ a sixth of a
 /// semitone): the bass's partials are steady and dense, so narrow teeth leave the rest alone.
 const BASS_COMB_REL: f32 = 0.01;
@@ -444,7 +448,7 @@ impl Separator for DspSeparator {
                 e[VOCALS] = e_v;
                 e[OTHER] = e_o;
                 let total: f32 = e.iter().sum();
-                masks[i] = if total > 1e-24 {
+                masks[i] = if total > 1e-24 && f >= SUBSONIC_HZ {
                     e.map(|x| ((x / total) * 65535.0).round() as u16)
                 } else {
                     [0, 0, 0, 65535]
