@@ -26,7 +26,9 @@ use crate::separate::{
     dsp::DspSeparator, neural::NeuralSeparator, Audio, Guide, Separator, StemSink,
 };
 use crate::session::{Element, PendingFile, Session, StageRecord};
-use crate::transcribe::{self, drums, mono, Note, NoteEvent, Policy, Transcriber, Voice};
+use crate::transcribe::{
+    self, drums, mono, Note, NoteEvent, NoteParams, Policy, Transcriber, Voice,
+};
 
 /// Folder of the stems inside a session.
 pub const STEMS_DIR: &str = "stems";
@@ -128,8 +130,12 @@ fn program_of(role: &str) -> u8 {
     }
 }
 
-/// Splits the mix's notes into the guide lines: the bass (the strongest line below G3) and
-/// the lead (the strongest line from G3 up).
+/// Lowest note of a lead line (G3).
+const LEAD_LOWEST: u8 = 55;
+
+/// Splits the mix's notes into the guide lines: the bass (the lowest line below G3) and
+/// the lead (the strongest line from G3 up; `run` replaces it with the contour-tracked line of
+/// [`transcribe::melody`] when it has the model's activations).
 pub fn guide_from(events: &[NoteEvent]) -> Guide {
     let low: Vec<NoteEvent> = events.iter().filter(|n| n.pitch < 55).cloned().collect();
     let high: Vec<NoteEvent> = events.iter().filter(|n| n.pitch >= 55).cloned().collect();
@@ -191,11 +197,16 @@ pub fn run(
     // The centre's own notes also mark where a line is struck again (see `split_at_restrikes`).
     let mut centre_events: Vec<NoteEvent> = Vec::new();
     let guide = match transcriber.as_mut() {
-        Ok(t) => match t.events(&centre, &mut |f| {
+        Ok(t) => match t.activations(&centre, &mut |f| {
             progress.update("transcribe", 0.3 * f, "notes of the mix")
         }) {
-            Ok(events) => {
-                let guide = guide_from(&events);
+            Ok(acts) => {
+                let events = transcribe::basic_pitch::notes(&acts, &NoteParams::default());
+                let mut guide = guide_from(&events);
+                // The lead line from the centre's pitch contours, which keep a sung line
+                // that the notes of the mix miss or mix up with the accompaniment.
+                guide.lead = transcribe::melody::lead_line(&acts, LEAD_LOWEST);
+                guide.lead_candidates.clear();
                 centre_events = events;
                 guide
             }
@@ -206,6 +217,7 @@ pub fn run(
         },
         Err(_) => guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96)),
     };
+    let lead_line = guide.lead.clone();
     let guide_s = started.elapsed().as_secs_f64();
     // Separation.
     let started = Instant::now();
@@ -357,6 +369,10 @@ pub fn run(
         if policy.is_line() {
             transcribe::align_onsets(&mut notes, mix_mono, ANALYSIS_RATE);
             transcribe::split_at_restrikes(&mut notes, &centre_events);
+            // The lead stem's notes must lie on the lead line it was masked around.
+            if policy == Policy::Monophonic && !lead_line.is_empty() {
+                transcribe::melody::on_line(&mut notes, &lead_line);
+            }
         }
         let midi_rel = format!("{MIDI_DIR}/{}.mid", stem.name);
         midi::write(

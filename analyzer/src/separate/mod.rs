@@ -37,7 +37,8 @@ pub struct Guide {
     /// The lead or vocal line (one note at a time).
     pub lead: Vec<Note>,
     /// Every note from G3 up, for separators that pick the lead line themselves (the DSP
-    /// separator prefers notes in the centre of the stereo image).
+    /// separator prefers notes in the centre of the stereo image). Empty when `lead` is
+    /// already the line to follow (tracked from the model's pitch contours).
     pub lead_candidates: Vec<Note>,
 }
 

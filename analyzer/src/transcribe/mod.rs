@@ -10,6 +10,7 @@
 
 pub mod basic_pitch;
 pub mod drums;
+pub mod melody;
 pub mod mono;
 
 use serde::{Deserialize, Serialize};
