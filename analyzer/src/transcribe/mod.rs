@@ -1,8 +1,11 @@
 //! Transcription: the notes of each element.
 //!
 //! - Pitched elements go through Basic Pitch ([`basic_pitch`]), then through the policy of
-//!   their role: bass and lead/vocal lines are made monophonic (one note at a time, the pitch
-//!   curve kept as MIDI pitch bend); harmonic parts stay polyphonic.
+//!   their role: bass lines (the lowest voice) and lead/vocal lines (the strongest) are made
+//!   monophonic (one note at a time, the pitch curve kept as MIDI pitch bend); harmonic parts
+//!   stay polyphonic, with held notes kept whole ([`held_notes`]).
+//! - The lead line that guides separation is tracked on Basic Pitch's pitch contours of the
+//!   mix's centre ([`melody`]).
 //! - Drums go through our own drum transcriber ([`drums`]).
 //!
 //! Without the model (not installed, corrupt, or ONNX Runtime unusable) pitched elements fall
@@ -93,12 +96,12 @@ pub fn apply_policy(acts: &basic_pitch::Activations, policy: Policy) -> Vec<Note
 /// stroke. Struck and plucked re-articulations peak at 0.8–0.97; a held pad or string note,
 /// whose chorus and vibrato make the model fire onset peaks of 0.5–0.7 all along it, would
 /// otherwise come out as a chain of short notes.
-const RESTRIKE_ONSET: f32 = 0.7;
+pub const RESTRIKE_ONSET: f32 = 0.7;
 /// Onset activation below which a note's attack is soft: its start is taken from where the
 /// note activation leaves the floor, not from the late onset peak.
-const SOFT_ONSET: f32 = 0.8;
+pub const SOFT_ONSET: f32 = 0.8;
 /// Fraction of the rise from the floor to the attack's peak at which a soft attack starts.
-const SOFT_RISE: f32 = 0.1;
+pub const SOFT_RISE: f32 = 0.1;
 /// How far back a soft attack may start, frames (≈ 400 ms).
 const SOFT_BACK: usize = 35;
 /// Frames after the onset in which a soft attack reaches its peak (≈ 300 ms).
