@@ -604,4 +604,56 @@ mod tests {
             "tone part {tone_part} vs tone {tone}"
         );
     }
+
+    #[test]
+    fn dc_and_infrasound_stay_out_of_the_bass() {
+        // A 55 Hz bass note (A1) on a DC offset with a 6 Hz wobble.
+        let rate = 44_100u32;
+        let len = rate as usize * 3;
+        let mut samples = vec![0.0f32; len * 2];
+        for i in 0..len {
+            let t = i as f32 / rate as f32;
+            let bass = 0.3 * (std::f32::consts::TAU * 55.0 * t).sin();
+            let sub = 0.1 + 0.05 * (std::f32::consts::TAU * 6.0 * t).sin();
+            samples[2 * i] = bass + sub;
+            samples[2 * i + 1] = bass + sub;
+        }
+        let audio = Audio { rate, samples };
+        let guide = Guide {
+            bass: vec![Note {
+                start_s: 0.0,
+                end_s: 3.0,
+                pitch: 33,
+                velocity: 100,
+                bend: Vec::new(),
+            }],
+            ..Guide::default()
+        };
+        let mut sink = MemorySink::default();
+        DspSeparator
+            .separate(&audio, &guide, &mut sink, &mut |_| {})
+            .unwrap();
+        // Away from the edges: the bass stem holds the note and (almost) no offset; `other`
+        // holds the offset.
+        let mid = (rate as usize / 2)..(len - rate as usize / 2);
+        let mean = |s: &[f32]| {
+            mid.clone()
+                .map(|i| 0.5 * (s[2 * i] + s[2 * i + 1]))
+                .sum::<f32>()
+                / mid.len() as f32
+        };
+        let (bass_dc, other_dc) = (mean(&sink.stems[BASS]), mean(&sink.stems[OTHER]));
+        assert!(bass_dc.abs() < 0.01, "bass DC {bass_dc}");
+        assert!((other_dc - 0.1).abs() < 0.01, "other DC {other_dc}");
+        let tone: f32 = mid
+            .clone()
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                let want = 0.3 * (std::f32::consts::TAU * 55.0 * t).sin();
+                (sink.stems[BASS][2 * i] - want).powi(2)
+            })
+            .sum::<f32>()
+            / mid.len() as f32;
+        assert!(tone < 0.3 * 0.3 * 0.5 * 0.1, "bass misses the note: {tone}");
+    }
 }
