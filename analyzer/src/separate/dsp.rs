@@ -1,6 +1,6 @@
 //! The embedded separator: soft time-frequency masks, no model.
 //!
-//! On the STFT of the mix (≈ 93 ms windows, 75 % overlap, square-root Hann for analysis and
+//! On the STFT of the mix (windows of ≈ 0.19 s — 8192 samples at 44.1 or 48 kHz — 75 % overlap, square-root Hann for analysis and
 //! synthesis, so unmasked frames reconstruct exactly):
 //! 1. **Harmonic/percussive split** by median filtering (D. Fitzgerald, "Harmonic/percussive
 //!    separation using median filtering", DAFx 2010): the median over ±8 frames is the
@@ -11,7 +11,9 @@
 //!    lowest line below G3); each frame's f0 is refined within ±70 cents on the spectrum
 //!    itself, so bends and vibrato are followed. On a sounding bass note's partials below
 //!    300 Hz the bass keeps its attack too, which the harmonic/percussive split would hand to
-//!    the drums.
+//!    the drums. On each partial the bass takes at most what its own sound predicts
+//!    ([`PartialModel`]: its spectral envelope over the song × its level in the frame), so a
+//!    chord tone or a pad landing on a bass partial stays with its part.
 //! 3. **Vocals / lead**: a comb (teeth 3 % of the partial's frequency wide) on the lead line's
 //!    partials up to 10 kHz, weighted by a centre-channel prior (1 − |L − R| / (|L| + |R|) per
 //!    bin). The line is chosen among the centre signal's notes from G3 up by the magnitude on
@@ -281,6 +283,125 @@ fn centre_line(
     crate::transcribe::monophonic(notes, 0.06)
 }
 
+/// Log-frequency bands of a [`PartialModel`] per octave.
+const MODEL_BANDS_PER_OCT: f32 = 6.0;
+/// Lowest frequency of the model's bands, Hz.
+const MODEL_LO_HZ: f32 = 20.0;
+
+/// The quantile of a band's partial-to-level ratios taken as the line's envelope: below the
+/// median, since another part on the same partial only raises the ratio.
+const MODEL_QUANTILE: f32 = 0.3;
+/// A band needs this many measured partials for an envelope value; with fewer the line is
+/// taken to have nothing there.
+const MODEL_MIN_PARTIALS: usize = 8;
+/// A bass frame's level is read on its partials below this, Hz, where the bass dominates.
+const BASS_LEVEL_TOP_HZ: f32 = 200.0;
+
+/// A line's sound as one spectral envelope over the song: each partial's magnitude relative to
+/// the line's level in its frame, per sixth of an octave (the filters and bodies that shape a
+/// part's timbre are fixed in frequency, not in partial number). Measured where the line sounds;
+/// other parts only add to a partial's magnitude, so a low quantile of the ratios is taken.
+/// Partials are read within the bass comb's tooth width.
+struct PartialModel {
+    /// Relative magnitude per band.
+    envelope: Vec<f32>,
+    /// The line's level per frame (0 where it rests).
+    level: Vec<f32>,
+}
+
+fn model_band(f: f32) -> usize {
+    ((f.max(MODEL_LO_HZ) / MODEL_LO_HZ).log2() * MODEL_BANDS_PER_OCT) as usize
+}
+
+/// Peak magnitude within `half` bins of frequency `f`.
+fn partial_mag(row: &[f32], f: f32, bin_hz: f32, half: usize) -> f32 {
+    let k = (f / bin_hz).round() as usize;
+    if k >= row.len() {
+        return 0.0;
+    }
+    row[k.saturating_sub(half)..(k + half + 1).min(row.len())]
+        .iter()
+        .fold(0.0f32, |a, &b| a.max(b))
+}
+
+impl PartialModel {
+    /// Fits the envelope of the line `f0` (Hz per frame, 0 = rest) on `mag` (frames × `kmax`)
+    /// for partials up to `top` Hz; the level of a frame comes from its partials below
+    /// `level_top` Hz (where the line dominates).
+    fn fit(mag: &[f32], kmax: usize, f0: &[f32], bin_hz: f32, top: f32, level_top: f32) -> Self {
+        let nb = model_band(top) + 1;
+        let frames = f0.len();
+        let mut level = vec![0.0f32; frames];
+        let mut envelope = vec![1.0f32; nb];
+        let mut ratios: Vec<Vec<f32>> = vec![Vec::new(); nb];
+        let mut parts: Vec<(usize, f32)> = Vec::new();
+        for pass in 0..3 {
+            ratios.iter_mut().for_each(Vec::clear);
+            for t in 0..frames {
+                let f = f0[t];
+                if f <= 0.0 {
+                    continue;
+                }
+                let row = &mag[t * kmax..(t + 1) * kmax];
+                let half = |fh: f32| ((BASS_COMB_REL * fh / bin_hz).ceil() as usize).max(1);
+                // The level: on the first pass the strongest low partial, after that the
+                // median over the low partials of magnitude / envelope.
+                parts.clear();
+                let mut h = 1.0;
+                while h * f <= level_top {
+                    let fh = h * f;
+                    parts.push((model_band(fh), partial_mag(row, fh, bin_hz, half(fh))));
+                    h += 1.0;
+                }
+                if parts.is_empty() {
+                    continue;
+                }
+                level[t] = if pass == 0 {
+                    parts.iter().fold(0.0f32, |a, p| a.max(p.1))
+                } else {
+                    let mut v: Vec<f32> = parts
+                        .iter()
+                        .filter(|&&(b, _)| envelope[b] > 0.0)
+                        .map(|&(b, m)| m / envelope[b])
+                        .collect();
+                    if v.is_empty() {
+                        0.0
+                    } else {
+                        median(&mut v)
+                    }
+                };
+                if level[t] <= 0.0 {
+                    continue;
+                }
+                let mut h = 1.0;
+                while h * f <= top {
+                    let fh = h * f;
+                    ratios[model_band(fh)].push(partial_mag(row, fh, bin_hz, half(fh)) / level[t]);
+                    h += 1.0;
+                }
+            }
+            for (e, r) in envelope.iter_mut().zip(ratios.iter_mut()) {
+                *e = if r.len() < MODEL_MIN_PARTIALS {
+                    0.0
+                } else {
+                    let i = ((r.len() - 1) as f32 * MODEL_QUANTILE) as usize;
+                    *r.select_nth_unstable_by(i, f32::total_cmp).1
+                };
+            }
+        }
+        Self { envelope, level }
+    }
+
+    /// The line's expected magnitude on its partial nearest `f` in frame `t`.
+    fn expected(&self, t: usize, f: f32) -> f32 {
+        let b = model_band(f);
+        if b >= self.envelope.len() {
+            return 0.0;
+        }
+        self.level[t] * self.envelope[b]
+    }
+}
+
 fn median(v: &mut [f32]) -> f32 {
     let mid = v.len() / 2;
     *v.select_nth_unstable_by(mid, f32::total_cmp).1
@@ -415,6 +536,10 @@ impl Separator for DspSeparator {
             }
             lead_f0[t] = refine_f0(&centred, lead_f0[t], 5000.0, bin_hz);
         }
+        // The bass's own sound: on a partial shared with other parts it takes only what its
+        // envelope predicts.
+        let bass_model =
+            PartialModel::fit(&mag, kmax, &bass_f0, bin_hz, BASS_TOP_HZ, BASS_LEVEL_TOP_HZ);
         // Masks, four per bin below the ceiling, as u16 fractions to keep memory small.
         let mut masks = vec![[0u16; 4]; frames * kmax];
         for t in 0..frames {
@@ -425,7 +550,10 @@ impl Separator for DspSeparator {
                 let hp = (h2 + p2).max(1e-20);
                 let (hs, ps) = (h2 / hp, p2 / hp);
                 let f = k as f32 * bin_hz;
-                let tooth = comb(f, bass_f0[t], BASS_TOP_HZ, bin_hz, BASS_COMB_REL);
+                let mut tooth = comb(f, bass_f0[t], BASS_TOP_HZ, bin_hz, BASS_COMB_REL);
+                if tooth > 0.0 {
+                    tooth *= (bass_model.expected(t, f) / s.max(1e-12)).min(1.0);
+                }
                 let low = if f < BASS_FULL_HZ {
                     1.0
                 } else if f < 1.6 * BASS_FULL_HZ {
@@ -655,5 +783,61 @@ mod tests {
             .sum::<f32>()
             / mid.len() as f32;
         assert!(tone < 0.3 * 0.3 * 0.5 * 0.1, "bass misses the note: {tone}");
+    }
+
+    #[test]
+    fn bass_takes_only_its_own_share_of_a_partial_it_shares() {
+        // A1 (55 Hz) with partials 0.3/h up to the 6th for 4 s; from 2 s a sustained tone of
+        // another part lands on its third partial (165 Hz), three times as loud as that partial.
+        let rate = 44_100u32;
+        let len = rate as usize * 4;
+        let tau = std::f32::consts::TAU;
+        let mut samples = vec![0.0f32; len * 2];
+        for i in 0..len {
+            let t = i as f32 / rate as f32;
+            let mut x: f32 = (1..=6)
+                .map(|h| 0.3 / h as f32 * (tau * 55.0 * h as f32 * t).sin())
+                .sum();
+            if t >= 2.0 {
+                x += 0.3 * (tau * 165.0 * t).sin();
+            }
+            samples[2 * i] = x;
+            samples[2 * i + 1] = x;
+        }
+        let audio = Audio { rate, samples };
+        let guide = Guide {
+            bass: vec![Note {
+                start_s: 0.0,
+                end_s: 4.0,
+                pitch: 33,
+                velocity: 100,
+                bend: Vec::new(),
+            }],
+            ..Guide::default()
+        };
+        let mut sink = MemorySink::default();
+        DspSeparator
+            .separate(&audio, &guide, &mut sink, &mut |_| {})
+            .unwrap();
+        // Amplitude of the 165 Hz component of a stem over [a, b) seconds.
+        let amp = |stem: usize, a: f32, b: f32| {
+            let (i0, i1) = ((a * rate as f32) as usize, (b * rate as f32) as usize);
+            let (mut c, mut s) = (0.0f64, 0.0f64);
+            for i in i0..i1 {
+                let ph = (tau * 165.0 * i as f32 / rate as f32) as f64;
+                let x = sink.stems[stem][2 * i] as f64;
+                c += x * ph.cos();
+                s += x * ph.sin();
+            }
+            2.0 * (c * c + s * s).sqrt() / (i1 - i0) as f64
+        };
+        // Alone, the bass keeps its partial (0.1).
+        let alone = amp(BASS, 0.5, 1.5);
+        assert!((alone - 0.1).abs() < 0.03, "bass alone: {alone}");
+        // Shared (0.1 + 0.3 in phase): the bass takes about its own 0.1, the rest stays in
+        // `other`.
+        let (bass, other) = (amp(BASS, 2.5, 3.5), amp(OTHER, 2.5, 3.5));
+        assert!(bass < 0.17, "bass on the shared partial: {bass}");
+        assert!(other > 0.22, "other on the shared partial: {other}");
     }
 }
