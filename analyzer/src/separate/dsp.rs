@@ -6,7 +6,8 @@
 //!    separation using median filtering", DAFx 2010): the median over ±8 frames is the
 //!    harmonic estimate, the median over ±8 bins the percussive one.
 //! 2. **Bass**: a comb on the bass line's partials up to 350 Hz, plus the harmonic energy
-//!    below 100 Hz fading out by 160 Hz (all of it while a bass note sounds, half otherwise).
+//!    below 100 Hz fading out by 160 Hz, also where the guide shows no bass note (the bass is
+//!    nearly always what sounds there, and the guide misses some of its notes).
 //!    The line comes from notes found on the centre of the stereo image ([`centre_mono`]: its
 //!    lowest line below G3); each frame's f0 is refined within ±70 cents on the spectrum
 //!    itself, so bends and vibrato are followed. On a sounding bass note's partials below
@@ -564,7 +565,7 @@ impl Separator for DspSeparator {
                 // On a sounding bass note's partials below 300 Hz the bass keeps its attack
                 // too (an HPSS split would hand it to the drums).
                 let attack = if f < 300.0 { tooth } else { 0.0 };
-                let wb = tooth.max(if bass_f0[t] > 0.0 { low } else { 0.5 * low });
+                let wb = tooth.max(low);
                 let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, LEAD_COMB_REL) * centre[i];
                 let e_d = s * ps * (1.0 - attack);
                 let e_b = s * wb * (hs + ps * attack);
