@@ -132,6 +132,10 @@ fn program_of(role: &str) -> u8 {
 
 /// Lowest note of a lead line (G3).
 const LEAD_LOWEST: u8 = 55;
+/// A bass stem's note is checked against the bass line over its first this many seconds: the
+/// stem's note runs on through the release and whatever fills the bass's rests, the line's
+/// note (from the centre) ends with the pluck.
+const BASS_LINE_HEAD_S: f64 = 0.2;
 
 /// Splits the mix's notes into the guide lines: the bass (the lowest line below G3) and
 /// the lead (the strongest line from G3 up; `run` replaces it with the contour-tracked line of
@@ -218,6 +222,7 @@ pub fn run(
         Err(_) => guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96)),
     };
     let lead_line = guide.lead.clone();
+    let bass_line = guide.bass.clone();
     let guide_s = started.elapsed().as_secs_f64();
     // Separation.
     let started = Instant::now();
@@ -367,11 +372,21 @@ pub fn run(
             },
         };
         if policy.is_line() {
-            transcribe::align_onsets(&mut notes, mix_mono, ANALYSIS_RATE);
-            transcribe::split_at_restrikes(&mut notes, &centre_events);
+            if std::env::var("NO_ALIGN").is_err() {
+                transcribe::align_onsets(&mut notes, mix_mono, ANALYSIS_RATE);
+            }
+            if std::env::var("NO_SPLIT").is_err() {
+                transcribe::split_at_restrikes(&mut notes, &centre_events);
+            }
             // The lead stem's notes must lie on the lead line it was masked around.
-            if policy == Policy::Monophonic && !lead_line.is_empty() {
-                transcribe::melody::on_line(&mut notes, &lead_line);
+            // A stem's notes must lie on the line it was masked around.
+            let line = match policy {
+                Policy::Bass => Some((&bass_line, BASS_LINE_HEAD_S)),
+                Policy::Monophonic => Some((&lead_line, f64::INFINITY)),
+                _ => None,
+            };
+            if let Some((line, head_s)) = line.filter(|(l, _)| !l.is_empty()) {
+                transcribe::melody::on_line(&mut notes, line, head_s);
             }
         }
         let midi_rel = format!("{MIDI_DIR}/{}.mid", stem.name);

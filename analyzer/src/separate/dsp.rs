@@ -974,7 +974,10 @@ mod tests {
         let half = 65535 / 2;
         let y = spatial.filter(0, &[0, 0, half, half], l, r);
         let close = |a: Complex32, b: Complex32| (a - b).norm() < 0.01;
-        assert!(close(y[2 * VOCALS], voice) && close(y[2 * VOCALS + 1], voice), "{y:?}");
+        assert!(
+            close(y[2 * VOCALS], voice) && close(y[2 * VOCALS + 1], voice),
+            "{y:?}"
+        );
         assert!(close(y[2 * OTHER], part) && close(y[2 * OTHER + 1], Complex32::default()));
         // The stems add up to the mix.
         let sum_l: Complex32 = (0..4).map(|s| y[2 * s]).sum();

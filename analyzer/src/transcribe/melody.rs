@@ -186,10 +186,12 @@ pub fn lead_line(acts: &Activations, lowest: u8) -> Vec<Note> {
     notes
 }
 
-/// Keeps the notes that `line` agrees with: a note stays when, for at least half of its
-/// duration, the line sounds within a semitone of it. A stem masked around a line carries
-/// other parts where they share its partials; their notes are not on the line.
-pub fn on_line(notes: &mut Vec<Note>, line: &[Note]) {
+/// Keeps the notes that `line` agrees with: a note stays when, for at least half of its first
+/// `head_s` seconds (its whole length when shorter), the line sounds within a semitone of it.
+/// A stem masked around a line carries other parts where they share its partials; their notes
+/// are not on the line. A short `head_s` judges a note by its attack, where a line whose notes
+/// are short (a plucked bass) still sounds.
+pub fn on_line(notes: &mut Vec<Note>, line: &[Note], head_s: f64) {
     const STEP_S: f64 = 0.01;
     let pitch_at = |t: f64| -> Option<f32> {
         let i = line.partition_point(|n| n.end_s <= t);
@@ -203,7 +205,7 @@ pub fn on_line(notes: &mut Vec<Note>, line: &[Note]) {
         Some(n.pitch as f32 + bend)
     };
     notes.retain(|n| {
-        let steps = ((n.end_s - n.start_s) / STEP_S).ceil().max(1.0) as usize;
+        let steps = ((n.end_s - n.start_s).min(head_s) / STEP_S).ceil().max(1.0) as usize;
         let agree = (0..steps)
             .filter(|&i| {
                 pitch_at(n.start_s + (i as f64 + 0.5) * STEP_S)
@@ -297,8 +299,19 @@ mod tests {
             n(3.2, 3.6, 71, vec![]), // where the line is silent
             n(1.8, 2.6, 72, vec![]), // within a semitone for a quarter of it only
         ];
-        on_line(&mut notes, &line);
+        on_line(&mut notes, &line, f64::INFINITY);
         let kept: Vec<(f64, u8)> = notes.iter().map(|n| (n.start_s, n.pitch)).collect();
         assert_eq!(kept, vec![(1.0, 71), (2.5, 70)]);
+
+        // A plucked line: its note is short, the stem's note rings on. Judged by its attack
+        // it stays; judged whole it goes.
+        let line = vec![n(1.0, 1.15, 40, vec![])];
+        let ringing = vec![n(1.0, 2.0, 40, vec![])];
+        let mut notes = ringing.clone();
+        on_line(&mut notes, &line, 0.2);
+        assert_eq!(notes.len(), 1);
+        let mut notes = ringing;
+        on_line(&mut notes, &line, f64::INFINITY);
+        assert!(notes.is_empty());
     }
 }
