@@ -16,8 +16,8 @@
 //!    ([`PartialModel`]: its spectral envelope over the song × its level in the frame), so a
 //!    chord tone or a pad landing on a bass partial stays with its part.
 //! 3. **Vocals / lead**: a comb (teeth 3 % of the partial's frequency wide) on the lead line's
-//!    partials up to 10 kHz, weighted by a centre-channel prior (1 − |L − R| / (|L| + |R|) per
-//!    bin). The line is chosen among the centre signal's notes from G3 up by the magnitude on
+//!    partials up to 10 kHz, weighted by a centre-channel prior (√(1 − |L − R| / (|L| + |R|))
+//!    per bin). The line is chosen among the centre signal's notes from G3 up by the magnitude on
 //!    their partials weighted by that prior (notes mostly off-centre are not candidates), then
 //!    refined per frame like the bass: lead vocals sit in the middle of the stereo image.
 //! 4. **Other**: the remaining harmonic energy.
@@ -679,7 +679,8 @@ impl Separator for DspSeparator {
                 // too (an HPSS split would hand it to the drums).
                 let attack = if f < 300.0 { tooth } else { 0.0 };
                 let wb = tooth.max(low);
-                let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, LEAD_COMB_REL) * centre[i];
+                // A gentle centre prior: the Wiener filter below weighs the stereo image again.
+                let wv = comb(f, lead_f0[t], 10_000.0, bin_hz, LEAD_COMB_REL) * centre[i].sqrt();
                 let e_d = s * ps * (1.0 - attack);
                 let e_b = s * wb * (hs + ps * attack);
                 let e_v = s * wv * (1.0 - wb);
