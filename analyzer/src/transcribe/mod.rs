@@ -77,8 +77,69 @@ impl Transcriber {
         progress: &mut dyn FnMut(f64),
     ) -> Result<Vec<Note>, ModelError> {
         let acts = self.activations(mono, progress)?;
-        Ok(apply_policy(&acts, policy))
+        let mut notes = apply_policy(&acts, policy);
+        if policy == Policy::Monophonic {
+            join_unstruck(&mut notes, mono, basic_pitch::SAMPLE_RATE);
+        }
+        Ok(notes)
     }
+}
+
+/// Level frames of [`join_unstruck`], seconds.
+const DIP_FRAME_S: f64 = 0.01;
+/// How far the level around a boundary must dip below the notes on either side, dB, for a
+/// same-pitch note to be a new stroke.
+pub const RESTRIKE_DIP_DB: f32 = 4.0;
+/// Longest gap between two same-pitch notes that [`join_unstruck`] may close, seconds.
+const JOIN_GAP_S: f64 = 0.05;
+
+/// Joins a line's same-pitch notes that meet (within 50 ms) where the signal's level does not
+/// dip: a singer or a lead instrument re-articulating a pitch breaks the sound (a consonant, a
+/// breath, a new bow or pluck), so the level around the new note's start falls by
+/// [`RESTRIKE_DIP_DB`] or more below the loudest 100 ms on both sides. Basic Pitch fires onset
+/// peaks inside held sung notes (vibrato, formant changes); those boundaries have no dip.
+///
+/// Measured on the corpus's truth vocal and lead stems: true re-strikes dip by 8.3 dB
+/// (median; 90 % above 4.7 dB), the model's false splits by 2.4 dB (75 % below 3.2 dB).
+pub fn join_unstruck(notes: &mut Vec<Note>, mono: &[f32], rate: u32) {
+    let hop = rate as f64 * DIP_FRAME_S;
+    // Level (dB) of the 10 ms frame `i`; silence beyond the signal.
+    let level = |i: isize| -> f32 {
+        if i < 0 {
+            return -120.0;
+        }
+        let a = (i as f64 * hop).round() as usize;
+        let b = ((i + 1) as f64 * hop).round() as usize;
+        match mono.get(a..b.min(mono.len())) {
+            Some(x) if !x.is_empty() => {
+                let e = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+                10.0 * (e + 1e-12).log10()
+            }
+            _ => -120.0,
+        }
+    };
+    let dip_at = |t: f64| -> f32 {
+        let i = (t / DIP_FRAME_S) as isize;
+        let max = |r: std::ops::RangeInclusive<isize>| r.map(level).fold(f32::MIN, f32::max);
+        let min = (i - 4..=i + 4).map(level).fold(f32::MAX, f32::min);
+        max(i - 10..=i).min(max(i..=i + 10)) - min
+    };
+    let mut out: Vec<Note> = Vec::with_capacity(notes.len());
+    for n in notes.drain(..) {
+        if let Some(k) = out.last_mut() {
+            if k.pitch == n.pitch
+                && n.start_s - k.end_s < JOIN_GAP_S
+                && dip_at(n.start_s) < RESTRIKE_DIP_DB
+            {
+                if n.end_s > k.end_s {
+                    join(k, &n);
+                }
+                continue;
+            }
+        }
+        out.push(n);
+    }
+    *notes = out;
 }
 
 /// Notes from activations under a policy.
@@ -709,5 +770,33 @@ mod tests {
             .map(|n| (n.start_s, n.end_s, n.pitch))
             .collect();
         assert_eq!(got, vec![(1.0, 1.3, 71), (1.3, 2.0, 71), (2.0, 3.0, 69)]);
+    }
+
+    #[test]
+    fn same_pitch_notes_join_only_where_the_level_does_not_dip() {
+        // A 440 Hz tone: held from 0 to 1 s with a 2 dB swell at 0.5 s (vibrato-like), then
+        // silent for 40 ms and struck again at 1.04 s until 1.6 s.
+        let rate = 22_050u32;
+        let x: Vec<f32> = (0..(1.6 * rate as f64) as usize)
+            .map(|i| {
+                let t = i as f64 / rate as f64;
+                let gain = if t < 1.0 {
+                    1.0 + 0.26 * (-((t - 0.5) / 0.05).powi(2)).exp()
+                } else if t < 1.04 {
+                    0.0
+                } else {
+                    1.0
+                };
+                (gain * 0.3 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as f32
+            })
+            .collect();
+        let mut notes = vec![
+            note(0.0, 0.5, 69, 90),
+            note(0.5, 1.0, 69, 90), // the model split the held note at the swell
+            note(1.04, 1.6, 69, 90),
+        ];
+        join_unstruck(&mut notes, &x, rate);
+        let spans: Vec<(f64, f64)> = notes.iter().map(|n| (n.start_s, n.end_s)).collect();
+        assert_eq!(spans, vec![(0.0, 1.0), (1.04, 1.6)]);
     }
 }
