@@ -221,6 +221,11 @@ pub fn run(
         },
         Err(_) => guide_from_notes(&mono::track(mix_mono, ANALYSIS_RATE, 28, 96)),
     };
+    // The bass line's notes start where their partials rise in the mix: Basic Pitch starts
+    // low notes late (30–60 ms on a 16th-note bass), which puts the comb on the wrong note
+    // and judges the bass stem's (aligned) notes against the note before.
+    let mut guide = guide;
+    transcribe::align_onsets_with(&mut guide.bass, mix_mono, ANALYSIS_RATE, false);
     let lead_line = guide.lead.clone();
     let bass_line = guide.bass.clone();
     let guide_s = started.elapsed().as_secs_f64();

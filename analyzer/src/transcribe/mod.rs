@@ -417,6 +417,12 @@ impl Note {
 /// the same pitch and ends within 50 ms, and is dropped otherwise (the mask let another part's
 /// energy through).
 pub fn align_onsets(notes: &mut Vec<Note>, reference: &[f32], rate: u32) {
+    align_onsets_with(notes, reference, rate, true)
+}
+
+/// [`align_onsets`]; with `drop` false, notes without a rise stay and only onsets move (for a
+/// guide line, whose notes come from the mix itself and must not be lost to a dense mix).
+pub fn align_onsets_with(notes: &mut Vec<Note>, reference: &[f32], rate: u32, drop: bool) {
     const N_FFT: usize = 2048;
     const HOP: usize = 256;
     let frame_s = HOP as f64 / rate as f64;
@@ -462,7 +468,7 @@ pub fn align_onsets(notes: &mut Vec<Note>, reference: &[f32], rate: u32) {
     }
     let mut kept: Vec<Note> = Vec::with_capacity(notes.len());
     for (n, rise) in notes.drain(..).zip(rises) {
-        if rise < 3.0 {
+        if rise < 3.0 && drop {
             if let Some(k) = kept.last_mut() {
                 if k.pitch == n.pitch && n.start_s - k.end_s < 0.05 {
                     join(k, &n);
@@ -668,6 +674,31 @@ mod tests {
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!((notes[0].start_s - 1.0).abs() < 0.03, "{notes:?}");
         assert!((notes[0].end_s - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_guide_line_keeps_notes_without_a_rise() {
+        // A 110 Hz tone from 1.0 s to 2.0 s; nothing sounds at 3.2 s.
+        let rate = 22_050u32;
+        let signal: Vec<f32> = (0..rate as usize * 4)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                if (1.0..2.0).contains(&t) {
+                    0.3 * (2.0 * std::f32::consts::PI * 110.0 * t).sin()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let notes = vec![note(1.07, 2.0, 45, 100), note(3.2, 3.5, 52, 100)];
+        let mut dropped = notes.clone();
+        align_onsets(&mut dropped, &signal, rate);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        let mut kept = notes;
+        align_onsets_with(&mut kept, &signal, rate, false);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!((kept[0].start_s - 1.0).abs() < 0.03, "{kept:?}");
+        assert_eq!((kept[1].start_s, kept[1].pitch), (3.2, 52));
     }
 
     #[test]
