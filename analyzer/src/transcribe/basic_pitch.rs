@@ -57,10 +57,22 @@ pub struct Activations {
     pub contour: Vec<f32>,
 }
 
-/// Runs the model over `audio` (mono, [`SAMPLE_RATE`]).
+/// Runs the model over `audio` (mono, [`SAMPLE_RATE`]). Windows of digital silence (every
+/// sample 0, as a stem is where its part rests) are not run: they take the model's output for
+/// a silent window, computed once — the same numbers, without the work.
 pub fn infer(
     model: &mut Model,
     audio: &[f32],
+    progress: &mut dyn FnMut(f64),
+) -> Result<Activations, ModelError> {
+    infer_with(model, audio, true, progress)
+}
+
+/// [`infer`], with the skipping of silent windows as a choice (`false` runs every window).
+pub fn infer_with(
+    model: &mut Model,
+    audio: &[f32],
+    skip_silence: bool,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Activations, ModelError> {
     let overlap_len = OVERLAP_FRAMES * FFT_HOP;
@@ -69,14 +81,7 @@ pub fn infer(
     let padded_len = audio.len() + pad;
     let starts: Vec<usize> = (0..padded_len).step_by(hop).collect();
     let keep = WINDOW_FRAMES - OVERLAP_FRAMES; // frames kept per window
-    let trim = OVERLAP_FRAMES / 2;
     let total = audio.len() * FPS / SAMPLE_RATE as usize;
-    let mut acts = Activations {
-        frames: total,
-        note: Vec::with_capacity(starts.len() * keep * N_NOTES),
-        onset: Vec::with_capacity(starts.len() * keep * N_NOTES),
-        contour: Vec::with_capacity(starts.len() * keep * N_CONTOUR),
-    };
     let sample = |i: usize| -> f32 {
         if i < pad {
             0.0
@@ -84,42 +89,77 @@ pub fn infer(
             audio.get(i - pad).copied().unwrap_or(0.0)
         }
     };
+    let silent = |s: usize| -> bool {
+        let a = s.saturating_sub(pad).min(audio.len());
+        let b = (s + WINDOW).saturating_sub(pad).min(audio.len());
+        audio[a..b].iter().all(|&x| x == 0.0)
+    };
+    // Windows to run (in order), and the silent ones.
+    let (quiet, loud): (Vec<usize>, Vec<usize>) =
+        (0..starts.len()).partition(|&w| skip_silence && silent(starts[w]));
+    let mut acts = Activations {
+        frames: total,
+        note: vec![0.0; starts.len() * keep * N_NOTES],
+        onset: vec![0.0; starts.len() * keep * N_NOTES],
+        contour: vec![0.0; starts.len() * keep * N_CONTOUR],
+    };
+    let mut place = |w: usize, out: &[Tensor], row: usize| {
+        let trim = OVERLAP_FRAMES / 2;
+        let rows = row * WINDOW_FRAMES + trim..row * WINDOW_FRAMES + trim + keep;
+        let dst = w * keep..(w + 1) * keep;
+        for (t, dst_v, bins) in [
+            (&out[0], &mut acts.note, N_NOTES),
+            (&out[1], &mut acts.onset, N_NOTES),
+            (&out[2], &mut acts.contour, N_CONTOUR),
+        ] {
+            dst_v[dst.start * bins..dst.end * bins]
+                .copy_from_slice(&t.data[rows.start * bins..rows.end * bins]);
+        }
+    };
     let name = model.manifest.name.clone();
-    for (b, batch) in starts.chunks(BATCH).enumerate() {
-        let mut data = Vec::with_capacity(batch.len() * WINDOW);
-        for &s in batch {
-            data.extend((s..s + WINDOW).map(sample));
+    let mut run = |windows: &[Vec<f32>]| -> Result<Vec<Tensor>, ModelError> {
+        let mut data = Vec::with_capacity(windows.len() * WINDOW);
+        for w in windows {
+            data.extend_from_slice(w);
         }
         let input = Tensor {
-            shape: vec![batch.len() as i64, WINDOW as i64, 1],
+            shape: vec![windows.len() as i64, WINDOW as i64, 1],
             data,
         };
         let out = model.run(&[input])?;
-        let [note, onset, contour] = out.as_slice() else {
+        if out.len() != 3 {
             return Err(ModelError::Contract {
-                name,
+                name: name.clone(),
                 detail: "expected three outputs (note, onset, contour)".into(),
             });
-        };
-        for (t, bins) in [(note, N_NOTES), (onset, N_NOTES), (contour, N_CONTOUR)] {
-            let expect = [batch.len() as i64, WINDOW_FRAMES as i64, bins as i64];
+        }
+        for (t, bins) in [(&out[0], N_NOTES), (&out[1], N_NOTES), (&out[2], N_CONTOUR)] {
+            let expect = [windows.len() as i64, WINDOW_FRAMES as i64, bins as i64];
             if t.shape != expect {
                 return Err(ModelError::Contract {
-                    name,
+                    name: name.clone(),
                     detail: format!("output shape {:?}, expected {:?}", t.shape, expect),
                 });
             }
         }
-        for w in 0..batch.len() {
-            let rows = w * WINDOW_FRAMES + trim..w * WINDOW_FRAMES + trim + keep;
-            acts.note
-                .extend_from_slice(&note.data[rows.start * N_NOTES..rows.end * N_NOTES]);
-            acts.onset
-                .extend_from_slice(&onset.data[rows.start * N_NOTES..rows.end * N_NOTES]);
-            acts.contour
-                .extend_from_slice(&contour.data[rows.start * N_CONTOUR..rows.end * N_CONTOUR]);
+        Ok(out)
+    };
+    if !quiet.is_empty() {
+        let out = run(&[vec![0.0; WINDOW]])?;
+        for &w in &quiet {
+            place(w, &out, 0);
         }
-        progress(((b + 1) * BATCH).min(starts.len()) as f64 / starts.len().max(1) as f64);
+    }
+    for (b, batch) in loud.chunks(BATCH).enumerate() {
+        let windows: Vec<Vec<f32>> = batch
+            .iter()
+            .map(|&w| (starts[w]..starts[w] + WINDOW).map(sample).collect())
+            .collect();
+        let out = run(&windows)?;
+        for (row, &w) in batch.iter().enumerate() {
+            place(w, &out, row);
+        }
+        progress(((b + 1) * BATCH).min(loud.len()) as f64 / loud.len().max(1) as f64);
     }
     let available = acts.note.len() / N_NOTES;
     acts.frames = total.min(available);
