@@ -9,8 +9,10 @@
 //! 2. **Hits.** Log-compressed band flux (SuperFlux: each band against the ±1-band maximum two
 //!    frames earlier) in four band groups (< 120 Hz, 120–400 Hz, 400 Hz – 5 kHz, > 5 kHz), each
 //!    normalised by its own loud-hit level, summed and peak-picked with an adaptive threshold
-//!    (local mean plus a fraction of the local maximum), at least 30 ms apart. Each onset is
-//!    then placed on the waveform: the ~1.5 ms block with the largest rise in energy.
+//!    (local mean plus a fraction of the local maximum), at least 30 ms apart; the top group
+//!    is also peak-picked on its own, so that a quiet hat between loud kicks and snares (whose
+//!    peaks set the summed function's threshold) is not lost. Each onset is then placed on the
+//!    waveform: the ~1.5 ms block with the largest rise in energy.
 //! 3. **What was struck.** At each hit the *added power* (just after minus just before, per
 //!    band) is summed in six groups: sub 30–120 Hz, low 120–250 Hz, mid 250 Hz – 2 kHz,
 //!    presence 2–6 kHz, high 6–11 kHz, air 11–16 kHz. Per song, each class's key group splits
@@ -62,6 +64,8 @@ pub fn class_of(note: u8) -> Option<&'static str> {
     })
 }
 
+/// Least normalised flux of a hit found in the top band alone (a loud hit of the band is 1).
+const TOP_FLOOR: f32 = 0.15;
 /// Analysis window, seconds (1024 samples at 22.05 kHz, 2048 at 44.1 kHz).
 const WINDOW_S: f64 = 0.046;
 /// Highest band edge, Hz (hats and cymbals are told apart from snares above 11 kHz).
@@ -199,6 +203,47 @@ fn refine_onset(signal: &[f32], rate: u32, t_s: f64) -> f64 {
     (a + best * blk) as f64 / rate as f64
 }
 
+/// Peaks of an onset function (`fr` frames a second) above an adaptive threshold — the mean
+/// over ±0.25 s plus 0.12 of the maximum over ±1 s — and above `floor`, at least 30 ms apart
+/// (of two closer peaks the larger stays).
+fn pick_peaks(odf: &[f32], fr: f64, floor: f32) -> Vec<usize> {
+    let frames = odf.len();
+    let w_mean = (0.25 * fr) as usize;
+    let w_max = (1.0 * fr) as usize;
+    let min_gap = (0.03 * fr).ceil() as usize;
+    let mut prefix = vec![0.0f64; frames + 1];
+    for t in 0..frames {
+        prefix[t + 1] = prefix[t] + odf[t] as f64;
+    }
+    let mut picked: Vec<usize> = Vec::new();
+    for t in 2..frames.saturating_sub(2) {
+        let v = odf[t];
+        if !(v > odf[t - 1] && v >= odf[t + 1] && v >= odf[t - 2] && v >= odf[t + 2]) {
+            continue;
+        }
+        let a = t.saturating_sub(w_mean);
+        let z = (t + w_mean + 1).min(frames);
+        let mean = ((prefix[z] - prefix[a]) / (z - a) as f64) as f32;
+        let a = t.saturating_sub(w_max);
+        let z = (t + w_max + 1).min(frames);
+        let local_max = odf[a..z].iter().copied().fold(0.0f32, f32::max);
+        if v < mean + 0.12 * local_max || v < floor {
+            continue;
+        }
+        if let Some(&last) = picked.last() {
+            if t - last < min_gap {
+                if v > odf[last] {
+                    picked.pop();
+                } else {
+                    continue;
+                }
+            }
+        }
+        picked.push(t);
+    }
+    picked
+}
+
 fn hits(b: &Bands, signal: &[f32], rate: u32) -> Vec<Hit> {
     let n = b.n();
     if b.frames < 8 || n == 0 {
@@ -251,41 +296,22 @@ fn hits(b: &Bands, signal: &[f32], rate: u32) -> Vec<Hit> {
         .iter()
         .map(|f| (0..4).map(|g| (f[g] / scale[g]).min(1.5)).sum::<f32>())
         .collect();
-    // Adaptive threshold: mean over ±0.25 s plus a fraction of the max over ±1 s.
     let fr = b.frame_rate;
-    let w_mean = (0.25 * fr) as usize;
-    let w_max = (1.0 * fr) as usize;
     let min_gap = (0.03 * fr).ceil() as usize;
-    let mut prefix = vec![0.0f64; b.frames + 1];
-    for t in 0..b.frames {
-        prefix[t + 1] = prefix[t] + odf[t] as f64;
-    }
-    let mut picked: Vec<usize> = Vec::new();
-    for t in 2..b.frames - 2 {
-        let v = odf[t];
-        if !(v > odf[t - 1] && v >= odf[t + 1] && v >= odf[t - 2] && v >= odf[t + 2]) {
-            continue;
-        }
-        let a = t.saturating_sub(w_mean);
-        let z = (t + w_mean + 1).min(b.frames);
-        let mean = ((prefix[z] - prefix[a]) / (z - a) as f64) as f32;
-        let a = t.saturating_sub(w_max);
-        let z = (t + w_max + 1).min(b.frames);
-        let local_max = odf[a..z].iter().copied().fold(0.0f32, f32::max);
-        if v < mean + 0.12 * local_max || v < 0.08 {
-            continue;
-        }
-        if let Some(&last) = picked.last() {
-            if t - last < min_gap {
-                if v > odf[last] {
-                    picked.pop();
-                } else {
-                    continue;
-                }
-            }
-        }
-        picked.push(t);
-    }
+    let mut picked = pick_peaks(&odf, fr, 0.08);
+    // The top group on its own: a quiet hat between kicks and snares barely moves the summed
+    // function (its threshold follows the loud hits), but stands out in its own band.
+    let top: Vec<f32> = flux.iter().map(|f| (f[3] / scale[3]).min(1.5)).collect();
+    let extra: Vec<usize> = pick_peaks(&top, fr, TOP_FLOOR)
+        .into_iter()
+        .filter(|&t| {
+            let i = picked.partition_point(|&p| p < t);
+            !((i > 0 && t - picked[i - 1] < min_gap)
+                || (i < picked.len() && picked[i] - t < min_gap))
+        })
+        .collect();
+    picked.extend(extra);
+    picked.sort_unstable();
     let high: Vec<usize> = (0..n).filter(|&k| b.centres[k] >= 5000.0).collect();
     let high_db = |t: usize| -> f32 {
         let f = b.frame(t);
@@ -535,6 +561,51 @@ mod tests {
                 found.len()
             );
         }
+    }
+
+    #[test]
+    fn a_top_band_hit_between_loud_hits_is_found() {
+        // One band per group (sub, low, mid, top), 172 frames a second. Loud hits in every
+        // band each half second (a kick with its click); between them, three steps in the top
+        // band only, a third of the loud hits' rise (quiet 16th-note hats).
+        let fr = 172.0;
+        let frames = 1720;
+        let n = 4;
+        let mut mag = vec![0.01f32; frames * n];
+        let mut quiet = Vec::new();
+        for t0 in (40..frames - 90).step_by(86) {
+            for t in t0..t0 + 40 {
+                let level = (-((t - t0) as f32) / 8.0).exp();
+                for k in 0..n {
+                    mag[t * n + k] = 0.01 + level;
+                }
+            }
+            for q in 1..4 {
+                let tq = t0 + q * 86 / 4;
+                quiet.push(tq as f64 / fr);
+                for t in tq..tq + 8 {
+                    let level = 0.3 * (-((t - tq) as f32) / 3.0).exp();
+                    mag[t * n + 3] = mag[t * n + 3].max(0.01 + level);
+                }
+            }
+        }
+        let bands = Bands {
+            centres: vec![60.0, 200.0, 1000.0, 8000.0],
+            mag,
+            frames,
+            frame_rate: fr,
+        };
+        let found: Vec<f64> = hits(&bands, &[], 22_050).iter().map(|h| h.time_s).collect();
+        let hit = quiet
+            .iter()
+            .filter(|&&t| found.iter().any(|&f| (f - t).abs() < 0.03))
+            .count();
+        assert!(
+            hit as f64 >= 0.9 * quiet.len() as f64,
+            "{hit} of {} quiet hits found ({} hits in all)",
+            quiet.len(),
+            found.len()
+        );
     }
 
     #[test]
