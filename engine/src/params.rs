@@ -1,0 +1,314 @@
+//! The synth's parameters: one table, in one place, with stable string ids.
+//!
+//! A parameter's **id** (`"filter_cutoff_hz"`) is what patches, presets, sessions and plugin
+//! state store; it never changes once released. The enum [`P`] and the table's order are
+//! internal (the voice reads a dense array indexed by `P`), so parameters may be added or
+//! reordered without breaking a stored patch: a patch names values by id, and an id it does
+//! not name takes its default.
+//!
+//! Choice parameters hold the option's index as a float inside the engine and are stored by
+//! the option's name (also stable forever).
+
+/// How a parameter's value is distributed over its range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A continuous value, linear in `min..=max`.
+    Linear {
+        /// Lowest value.
+        min: f32,
+        /// Highest value.
+        max: f32,
+        /// Value when a patch does not name it.
+        default: f32,
+    },
+    /// A continuous value spread evenly in log scale over `min..=max` (both > 0).
+    Log {
+        /// Lowest value.
+        min: f32,
+        /// Highest value.
+        max: f32,
+        /// Value when a patch does not name it.
+        default: f32,
+    },
+    /// A whole number in `min..=max`.
+    Int {
+        /// Lowest value.
+        min: i32,
+        /// Highest value.
+        max: i32,
+        /// Value when a patch does not name it.
+        default: i32,
+    },
+    /// One of named options (stored by name, held as the option's index).
+    Choice {
+        /// Option names, stable forever.
+        options: &'static [&'static str],
+        /// Index of the default option.
+        default: usize,
+    },
+}
+
+/// One parameter of the table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    /// Stable id (stored in patches, presets, sessions and plugin state).
+    pub id: &'static str,
+    /// Short name shown to the user.
+    pub name: &'static str,
+    /// Unit shown after the value (`"Hz"`, `"ms"`, `"dB"`, `"st"`, `"ct"`, `""`).
+    pub unit: &'static str,
+    /// Range and scale.
+    pub kind: Kind,
+}
+
+impl ParamSpec {
+    /// The default value (a choice's index as a float).
+    pub fn default_value(&self) -> f32 {
+        match self.kind {
+            Kind::Linear { default, .. } | Kind::Log { default, .. } => default,
+            Kind::Int { default, .. } => default as f32,
+            Kind::Choice { default, .. } => default as f32,
+        }
+    }
+
+    /// Lowest and highest value (a choice's indices).
+    pub fn range(&self) -> (f32, f32) {
+        match self.kind {
+            Kind::Linear { min, max, .. } | Kind::Log { min, max, .. } => (min, max),
+            Kind::Int { min, max, .. } => (min as f32, max as f32),
+            Kind::Choice { options, .. } => (0.0, (options.len() - 1) as f32),
+        }
+    }
+
+    /// `value` clamped to the range and, for whole-number kinds, rounded.
+    pub fn clamp(&self, value: f32) -> f32 {
+        let (lo, hi) = self.range();
+        let v = value.clamp(lo, hi);
+        match self.kind {
+            Kind::Int { .. } | Kind::Choice { .. } => v.round(),
+            _ => v,
+        }
+    }
+
+    /// The value's place in its range, 0..=1 (log scale for [`Kind::Log`]); what a host
+    /// automates and what the fitter searches over.
+    pub fn to_normalized(&self, value: f32) -> f32 {
+        let (lo, hi) = self.range();
+        if hi <= lo {
+            return 0.0;
+        }
+        let v = self.clamp(value);
+        match self.kind {
+            Kind::Log { min, max, .. } => (v / min).ln() / (max / min).ln(),
+            _ => (v - lo) / (hi - lo),
+        }
+    }
+
+    /// The value at `normalized` (0..=1) of the range.
+    pub fn from_normalized(&self, normalized: f32) -> f32 {
+        let t = normalized.clamp(0.0, 1.0);
+        let (lo, hi) = self.range();
+        match self.kind {
+            Kind::Log { min, max, .. } => self.clamp(min * (max / min).powf(t)),
+            _ => self.clamp(lo + t * (hi - lo)),
+        }
+    }
+}
+
+/// Oscillator waveforms (the `osc1_wave` / `osc2_wave` options, in this order).
+pub const WAVES: &[&str] = &["sine", "saw", "square", "pulse", "triangle", "noise"];
+/// Filter types (the `filter_type` options, in this order).
+pub const FILTERS: &[&str] = &["lowpass", "bandpass", "highpass", "ladder"];
+/// LFO shapes (the `lfo1_shape` / `lfo2_shape` options, in this order).
+pub const LFO_SHAPES: &[&str] = &["sine", "triangle", "saw", "square", "random"];
+/// Voice modes (the `voice_mode` options): polyphonic, or one voice with legato and glide.
+pub const VOICE_MODES: &[&str] = &["poly", "mono"];
+
+macro_rules! params {
+    ($( $(#[$doc:meta])* $var:ident = ($id:literal, $name:literal, $unit:literal, $kind:expr) ),* $(,)?) => {
+        /// Index of each parameter in the dense value array (internal: stored patches use ids).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(usize)]
+        #[allow(missing_docs)]
+        pub enum P { $( $(#[$doc])* $var ),* }
+
+        /// The parameter table, in [`P`] order.
+        pub const SPECS: &[ParamSpec] = &[ $( ParamSpec { id: $id, name: $name, unit: $unit, kind: $kind } ),* ];
+    };
+}
+
+const fn lin(min: f32, max: f32, default: f32) -> Kind {
+    Kind::Linear { min, max, default }
+}
+const fn log(min: f32, max: f32, default: f32) -> Kind {
+    Kind::Log { min, max, default }
+}
+const fn int(min: i32, max: i32, default: i32) -> Kind {
+    Kind::Int { min, max, default }
+}
+const fn choice(options: &'static [&'static str], default: usize) -> Kind {
+    Kind::Choice { options, default }
+}
+
+params! {
+    Osc1Wave = ("osc1_wave", "Osc 1 wave", "", choice(WAVES, 1)),
+    Osc1Level = ("osc1_level", "Osc 1 level", "", lin(0.0, 1.0, 1.0)),
+    Osc1Octave = ("osc1_octave", "Osc 1 octave", "oct", int(-3, 3, 0)),
+    Osc1Semi = ("osc1_semi", "Osc 1 semitones", "st", int(-12, 12, 0)),
+    Osc1Fine = ("osc1_fine", "Osc 1 fine", "ct", lin(-100.0, 100.0, 0.0)),
+    Osc1Pw = ("osc1_pw", "Osc 1 pulse width", "", lin(0.05, 0.95, 0.5)),
+    Osc2Wave = ("osc2_wave", "Osc 2 wave", "", choice(WAVES, 1)),
+    Osc2Level = ("osc2_level", "Osc 2 level", "", lin(0.0, 1.0, 0.0)),
+    Osc2Octave = ("osc2_octave", "Osc 2 octave", "oct", int(-3, 3, 0)),
+    Osc2Semi = ("osc2_semi", "Osc 2 semitones", "st", int(-12, 12, 0)),
+    Osc2Fine = ("osc2_fine", "Osc 2 fine", "ct", lin(-100.0, 100.0, 0.0)),
+    Osc2Pw = ("osc2_pw", "Osc 2 pulse width", "", lin(0.05, 0.95, 0.5)),
+    /// Phase modulation of osc 1 by osc 2 (two-operator FM: osc 2 is the modulator), radians.
+    FmAmount = ("fm_amount", "FM amount", "rad", lin(0.0, 10.0, 0.0)),
+    SubLevel = ("sub_level", "Sub level", "", lin(0.0, 1.0, 0.0)),
+    NoiseLevel = ("noise_level", "Noise level", "", lin(0.0, 1.0, 0.0)),
+    UnisonVoices = ("unison_voices", "Unison voices", "", int(1, 7, 1)),
+    UnisonDetune = ("unison_detune", "Unison detune", "ct", lin(0.0, 100.0, 0.0)),
+    UnisonSpread = ("unison_spread", "Unison stereo spread", "", lin(0.0, 1.0, 0.0)),
+    FilterType = ("filter_type", "Filter type", "", choice(FILTERS, 0)),
+    FilterCutoff = ("filter_cutoff_hz", "Filter cutoff", "Hz", log(20.0, 20_000.0, 20_000.0)),
+    FilterResonance = ("filter_resonance", "Filter resonance", "", lin(0.0, 1.0, 0.0)),
+    FilterDrive = ("filter_drive", "Filter drive", "", lin(0.0, 1.0, 0.0)),
+    /// Cutoff follows the note: 1 = one octave per octave, around C4.
+    FilterKeytrack = ("filter_keytrack", "Filter key tracking", "", lin(0.0, 1.0, 0.0)),
+    /// Filter envelope depth, octaves of cutoff at full envelope.
+    FilterEnvAmount = ("filter_env_oct", "Filter envelope", "oct", lin(-8.0, 8.0, 0.0)),
+    /// Velocity to cutoff, octaves at full velocity (relative to velocity 0).
+    FilterVelocity = ("filter_velocity_oct", "Filter velocity", "oct", lin(0.0, 4.0, 0.0)),
+    AmpAttack = ("amp_attack_ms", "Amp attack", "ms", log(0.5, 10_000.0, 2.0)),
+    AmpDecay = ("amp_decay_ms", "Amp decay", "ms", log(1.0, 20_000.0, 300.0)),
+    AmpSustain = ("amp_sustain", "Amp sustain", "", lin(0.0, 1.0, 1.0)),
+    AmpRelease = ("amp_release_ms", "Amp release", "ms", log(1.0, 20_000.0, 50.0)),
+    /// 0: linear segments; 1: strongly exponential (fast start, long tail).
+    AmpCurve = ("amp_curve", "Amp curve", "", lin(0.0, 1.0, 0.6)),
+    FenvAttack = ("fenv_attack_ms", "Filter env attack", "ms", log(0.5, 10_000.0, 2.0)),
+    FenvDecay = ("fenv_decay_ms", "Filter env decay", "ms", log(1.0, 20_000.0, 300.0)),
+    FenvSustain = ("fenv_sustain", "Filter env sustain", "", lin(0.0, 1.0, 0.0)),
+    FenvRelease = ("fenv_release_ms", "Filter env release", "ms", log(1.0, 20_000.0, 100.0)),
+    FenvCurve = ("fenv_curve", "Filter env curve", "", lin(0.0, 1.0, 0.6)),
+    MenvAttack = ("menv_attack_ms", "Mod env attack", "ms", log(0.5, 10_000.0, 0.5)),
+    MenvDecay = ("menv_decay_ms", "Mod env decay", "ms", log(1.0, 20_000.0, 100.0)),
+    MenvSustain = ("menv_sustain", "Mod env sustain", "", lin(0.0, 1.0, 0.0)),
+    MenvRelease = ("menv_release_ms", "Mod env release", "ms", log(1.0, 20_000.0, 100.0)),
+    MenvCurve = ("menv_curve", "Mod env curve", "", lin(0.0, 1.0, 0.6)),
+    /// Mod envelope to pitch, semitones at full envelope.
+    MenvPitch = ("menv_pitch_st", "Mod env to pitch", "st", lin(-48.0, 48.0, 0.0)),
+    /// Mod envelope to FM amount, radians at full envelope.
+    MenvFm = ("menv_fm", "Mod env to FM", "rad", lin(0.0, 10.0, 0.0)),
+    Lfo1Shape = ("lfo1_shape", "LFO 1 shape", "", choice(LFO_SHAPES, 0)),
+    Lfo1Rate = ("lfo1_rate_hz", "LFO 1 rate", "Hz", log(0.01, 40.0, 5.0)),
+    /// The LFO fades in over this time after the note starts (vibrato that comes in late).
+    Lfo1Delay = ("lfo1_delay_ms", "LFO 1 delay", "ms", lin(0.0, 2_000.0, 0.0)),
+    Lfo1Pitch = ("lfo1_pitch_ct", "LFO 1 to pitch", "ct", lin(0.0, 200.0, 0.0)),
+    Lfo1Cutoff = ("lfo1_cutoff_oct", "LFO 1 to cutoff", "oct", lin(0.0, 4.0, 0.0)),
+    Lfo2Shape = ("lfo2_shape", "LFO 2 shape", "", choice(LFO_SHAPES, 1)),
+    Lfo2Rate = ("lfo2_rate_hz", "LFO 2 rate", "Hz", log(0.01, 40.0, 1.0)),
+    Lfo2Pw = ("lfo2_pw", "LFO 2 to pulse width", "", lin(0.0, 0.45, 0.0)),
+    /// Tremolo depth: 1 swings the level from full to silence.
+    Lfo2Amp = ("lfo2_amp", "LFO 2 to level", "", lin(0.0, 1.0, 0.0)),
+    VoiceMode = ("voice_mode", "Voice mode", "", choice(VOICE_MODES, 0)),
+    Polyphony = ("polyphony", "Polyphony", "", int(1, 32, 16)),
+    Glide = ("glide_ms", "Glide", "ms", lin(0.0, 2_000.0, 0.0)),
+    /// How much velocity scales the level: 0 = not at all, 1 = fully (velocity² law).
+    VelocityAmount = ("velocity_amount", "Velocity to level", "", lin(0.0, 1.0, 0.7)),
+    BendRange = ("bend_range_st", "Pitch bend range", "st", int(0, 24, 2)),
+    Level = ("level_db", "Level", "dB", lin(-60.0, 12.0, -6.0)),
+    Pan = ("pan", "Pan", "", lin(-1.0, 1.0, 0.0)),
+}
+
+/// Number of parameters.
+pub const COUNT: usize = SPECS.len();
+
+impl P {
+    /// This parameter's table entry.
+    pub fn spec(self) -> &'static ParamSpec {
+        &SPECS[self as usize]
+    }
+}
+
+/// Index of the parameter with stable id `id`.
+pub fn index_of(id: &str) -> Option<usize> {
+    SPECS.iter().position(|s| s.id == id)
+}
+
+/// A value for every parameter, dense, in [`P`] order: what the voices read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Values(pub [f32; COUNT]);
+
+impl Default for Values {
+    fn default() -> Self {
+        let mut v = [0.0; COUNT];
+        for (x, s) in v.iter_mut().zip(SPECS) {
+            *x = s.default_value();
+        }
+        Self(v)
+    }
+}
+
+impl Values {
+    /// The value of `p`.
+    #[inline]
+    pub fn get(&self, p: P) -> f32 {
+        self.0[p as usize]
+    }
+
+    /// Sets `p`, clamped to its range.
+    #[inline]
+    pub fn set(&mut self, p: P, value: f32) {
+        self.0[p as usize] = p.spec().clamp(value);
+    }
+
+    /// A choice's index (or a whole number) as `usize`.
+    #[inline]
+    pub fn index(&self, p: P) -> usize {
+        self.0[p as usize].max(0.0) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_defaults_in_range() {
+        for (i, s) in SPECS.iter().enumerate() {
+            assert_eq!(index_of(s.id), Some(i), "duplicate id {}", s.id);
+            let (lo, hi) = s.range();
+            let d = s.default_value();
+            assert!(
+                lo <= d && d <= hi,
+                "{}: default {d} outside {lo}..{hi}",
+                s.id
+            );
+            assert!(
+                s.id.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                s.id
+            );
+        }
+    }
+
+    #[test]
+    fn normalized_round_trips() {
+        for s in SPECS {
+            for t in [0.0f32, 0.25, 0.5, 0.8, 1.0] {
+                let v = s.from_normalized(t);
+                let back = s.from_normalized(s.to_normalized(v));
+                assert!(
+                    (back - v).abs() <= 1e-3 * v.abs().max(1.0),
+                    "{}: {v} → {back}",
+                    s.id
+                );
+            }
+        }
+        // Log scale: the middle of 20 Hz..20 kHz is 632 Hz.
+        let c = P::FilterCutoff.spec();
+        assert!((c.from_normalized(0.5) - 632.46).abs() < 0.1);
+    }
+}

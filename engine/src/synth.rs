@@ -1,0 +1,356 @@
+//! The polyphonic synth: voice allocation and stealing, mono/legato mode, sample-accurate
+//! events, parameter smoothing.
+//!
+//! Lifecycle (the same in the analyzer and the plugins):
+//! - [`Synth::new`] and [`Synth::allocate`] allocate (main thread);
+//! - [`Synth::process`], [`Synth::reset`], [`Synth::set_values`] and [`Synth::set_param`]
+//!   never allocate, lock or block (audio thread).
+//!
+//! `process` renders straight into the caller's buffers, of any length: the synth keeps no
+//! block-sized scratch, so `allocate` needs only the sample rate.
+
+use std::sync::Arc;
+
+use crate::params::{Kind, Values, P, SPECS};
+use crate::voice::{Control, Voice, CONTROL_PERIOD};
+use crate::wavetable::WaveTables;
+
+/// Voices allocated (the `polyphony` parameter chooses how many are used).
+pub const MAX_VOICES: usize = 32;
+/// Keys remembered by the mono mode's note stack.
+const NOTE_STACK: usize = 16;
+/// Time constant of parameter smoothing, seconds.
+const SMOOTH_S: f32 = 0.01;
+
+/// What an event does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind {
+    /// A key goes down; velocity 0..1.
+    NoteOn {
+        /// MIDI note number.
+        note: u8,
+        /// Velocity, 0..1.
+        velocity: f32,
+    },
+    /// A key goes up.
+    NoteOff {
+        /// MIDI note number.
+        note: u8,
+    },
+    /// Pitch bend, −1..1 of the patch's bend range.
+    PitchBend(f32),
+    /// A parameter changes (index into [`crate::params::SPECS`]), smoothed.
+    Param {
+        /// Parameter index.
+        index: usize,
+        /// New value in the parameter's unit.
+        value: f32,
+    },
+    /// Every key goes up.
+    AllNotesOff,
+}
+
+/// An event at a sample offset inside the block being processed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    /// Sample offset from the start of the block.
+    pub time: u32,
+    /// What happens.
+    pub kind: EventKind,
+}
+
+/// The synth.
+#[derive(Debug, Clone)]
+pub struct Synth {
+    sample_rate: f32,
+    tables: Option<Arc<WaveTables>>,
+    voices: Vec<Voice>,
+    /// Values as set (targets of the smoothing).
+    target: Values,
+    /// Values the voices read.
+    current: Values,
+    clock: u64,
+    bend: f32,
+    /// Pitch of the last note played, where a glide starts.
+    last_pitch: Option<f32>,
+    stack: [u8; NOTE_STACK],
+    stack_len: usize,
+}
+
+impl Synth {
+    /// A synth playing `values` (allocates nothing large; call [`Synth::allocate`] before
+    /// processing).
+    pub fn new(values: Values) -> Self {
+        Self {
+            sample_rate: 0.0,
+            tables: None,
+            voices: Vec::new(),
+            target: values,
+            current: values,
+            clock: 0,
+            bend: 0.0,
+            last_pitch: None,
+            stack: [0; NOTE_STACK],
+            stack_len: 0,
+        }
+    }
+
+    /// Prepares to run at `sample_rate`: builds the wavetables and the voices (allocates; main
+    /// thread). Tables already built for this rate are kept.
+    pub fn allocate(&mut self, sample_rate: f32) {
+        if self.tables.as_ref().map(|t| t.sample_rate()) != Some(sample_rate) {
+            self.tables = Some(Arc::new(WaveTables::new(sample_rate)));
+        }
+        self.sample_rate = sample_rate;
+        self.voices = vec![Voice::default(); MAX_VOICES];
+        self.reset();
+    }
+
+    /// Shares already-built tables (for many synths at one rate: the analyzer's fitting runs).
+    pub fn allocate_with(&mut self, tables: Arc<WaveTables>) {
+        self.tables = Some(tables);
+        self.allocate(self.tables.as_ref().map_or(48_000.0, |t| t.sample_rate()));
+    }
+
+    /// The wavetables in use (after [`Synth::allocate`]).
+    pub fn tables(&self) -> Option<&Arc<WaveTables>> {
+        self.tables.as_ref()
+    }
+
+    /// Silences every voice and restarts the clock: what follows renders exactly as after
+    /// [`Synth::allocate`].
+    pub fn reset(&mut self) {
+        for v in self.voices.iter_mut() {
+            v.reset();
+        }
+        self.current = self.target;
+        self.clock = 0;
+        self.bend = 0.0;
+        self.last_pitch = None;
+        self.stack_len = 0;
+    }
+
+    /// Replaces every value at once, unsmoothed (loading a patch).
+    pub fn set_values(&mut self, values: Values) {
+        self.target = values;
+        self.current = values;
+    }
+
+    /// The values as set.
+    pub fn values(&self) -> &Values {
+        &self.target
+    }
+
+    /// Sets one parameter (index into [`SPECS`]); continuous ones glide there over ~10 ms.
+    pub fn set_param(&mut self, index: usize, value: f32) {
+        if let Some(spec) = SPECS.get(index) {
+            self.target.0[index] = spec.clamp(value);
+            if matches!(spec.kind, Kind::Int { .. } | Kind::Choice { .. }) {
+                self.current.0[index] = self.target.0[index];
+            }
+        }
+    }
+
+    /// Voices sounding now.
+    pub fn active_voices(&self) -> usize {
+        self.voices.iter().filter(|v| v.is_active()).count()
+    }
+
+    /// Renders `left.len()` samples (`right` must be as long) into the buffers, overwriting
+    /// them, applying `events` (sorted by time; times past the block apply at its end).
+    pub fn process(&mut self, events: &[Event], left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        left[..n].fill(0.0);
+        right[..n].fill(0.0);
+        let Some(tables) = self.tables.clone() else {
+            return;
+        };
+        let mut next_event = 0;
+        let mut i = 0;
+        while i < n {
+            while next_event < events.len() && events[next_event].time as usize <= i {
+                self.handle(&events[next_event].kind, &tables);
+                next_event += 1;
+            }
+            let phase = (self.clock % CONTROL_PERIOD as u64) as usize;
+            if phase == 0 {
+                self.control_tick(&tables);
+            }
+            let mut end = n.min(i + CONTROL_PERIOD as usize - phase);
+            if let Some(e) = events.get(next_event) {
+                end = end.min((e.time as usize).max(i + 1));
+            }
+            for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+                v.render(&tables, &mut left[i..end], &mut right[i..end]);
+            }
+            self.clock += (end - i) as u64;
+            i = end;
+        }
+        for e in &events[next_event..] {
+            self.handle(&e.kind, &tables);
+        }
+    }
+
+    fn control_tick(&mut self, tables: &WaveTables) {
+        let a = 1.0 - (-(CONTROL_PERIOD as f32) / (SMOOTH_S * self.sample_rate)).exp();
+        for ((spec, &t), c) in SPECS
+            .iter()
+            .zip(&self.target.0)
+            .zip(self.current.0.iter_mut())
+        {
+            if *c == t {
+                continue;
+            }
+            let next = match spec.kind {
+                Kind::Log { .. } if *c > 0.0 && t > 0.0 => *c * (t / *c).powf(a),
+                Kind::Linear { .. } | Kind::Log { .. } => *c + (t - *c) * a,
+                _ => t,
+            };
+            // Land exactly once within a millionth of the distance.
+            *c = if (next - t).abs() <= 1e-6 * t.abs().max(1e-3) {
+                t
+            } else {
+                next
+            };
+        }
+        let ctl = control(&self.current, tables, self.sample_rate, self.bend);
+        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+            v.control(&ctl);
+        }
+    }
+
+    fn control<'a>(&'a self, tables: &'a WaveTables) -> Control<'a> {
+        control(&self.current, tables, self.sample_rate, self.bend)
+    }
+
+    fn handle(&mut self, kind: &EventKind, tables: &WaveTables) {
+        match *kind {
+            EventKind::NoteOn { note, velocity } if velocity > 0.0 => {
+                self.note_on(note.min(127), velocity, tables)
+            }
+            EventKind::NoteOn { note, .. } | EventKind::NoteOff { note } => {
+                self.note_off(note, tables)
+            }
+            EventKind::PitchBend(b) => self.bend = b.clamp(-1.0, 1.0),
+            EventKind::Param { index, value } => self.set_param(index, value),
+            EventKind::AllNotesOff => {
+                self.stack_len = 0;
+                for v in self.voices.iter_mut() {
+                    v.release();
+                }
+            }
+        }
+    }
+
+    fn mono(&self) -> bool {
+        self.current.index(P::VoiceMode) == 1
+    }
+
+    fn note_on(&mut self, note: u8, velocity: f32, tables: &WaveTables) {
+        if self.voices.is_empty() {
+            return;
+        }
+        let from = match self.last_pitch {
+            Some(p) if self.current.get(P::Glide) > 0.0 => p,
+            _ => note as f32,
+        };
+        self.last_pitch = Some(note as f32);
+        let clock = self.clock;
+        if self.mono() {
+            self.push(note);
+            let v = &mut self.voices[0];
+            if v.gate && v.is_active() {
+                v.legato(note);
+                let mut voice = std::mem::take(&mut self.voices[0]);
+                voice.control(&self.control(tables));
+                self.voices[0] = voice;
+                return;
+            }
+            let from = if v.is_active() { from } else { note as f32 };
+            let mut voice = std::mem::take(&mut self.voices[0]);
+            voice.start(note, velocity, from, clock, &self.control(tables));
+            self.voices[0] = voice;
+            return;
+        }
+        let used = self.current.index(P::Polyphony).clamp(1, MAX_VOICES);
+        // The same key again reuses its voice; else a silent voice; else the quietest
+        // released one; else the oldest.
+        let pick = self.voices[..used]
+            .iter()
+            .position(|v| v.gate && v.note == note)
+            .or_else(|| self.voices[..used].iter().position(|v| !v.is_active()))
+            .or_else(|| {
+                self.voices[..used]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| !v.gate)
+                    .min_by(|a, b| a.1.amp_level().total_cmp(&b.1.amp_level()))
+                    .map(|(i, _)| i)
+            })
+            .or_else(|| {
+                self.voices[..used]
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, v)| v.started_at)
+                    .map(|(i, _)| i)
+            })
+            .unwrap_or(0);
+        let mut voice = std::mem::take(&mut self.voices[pick]);
+        voice.start(note, velocity, from, clock, &self.control(tables));
+        self.voices[pick] = voice;
+    }
+
+    fn note_off(&mut self, note: u8, _tables: &WaveTables) {
+        if self.mono() {
+            self.remove(note);
+            let Some(v) = self.voices.first_mut() else {
+                return;
+            };
+            if v.note != note || !v.gate {
+                return;
+            }
+            if self.stack_len > 0 {
+                let top = self.stack[self.stack_len - 1];
+                self.last_pitch = Some(top as f32);
+                v.legato(top);
+            } else {
+                v.release();
+            }
+            return;
+        }
+        for v in self.voices.iter_mut().filter(|v| v.gate && v.note == note) {
+            v.release();
+        }
+    }
+
+    fn push(&mut self, note: u8) {
+        self.remove(note);
+        if self.stack_len == NOTE_STACK {
+            self.stack.copy_within(1.., 0);
+            self.stack_len -= 1;
+        }
+        self.stack[self.stack_len] = note;
+        self.stack_len += 1;
+    }
+
+    fn remove(&mut self, note: u8) {
+        if let Some(i) = self.stack[..self.stack_len].iter().position(|&n| n == note) {
+            self.stack.copy_within(i + 1..self.stack_len, i);
+            self.stack_len -= 1;
+        }
+    }
+}
+
+fn control<'a>(
+    values: &'a Values,
+    tables: &'a WaveTables,
+    sample_rate: f32,
+    bend: f32,
+) -> Control<'a> {
+    Control {
+        tables,
+        values,
+        sample_rate,
+        bend_st: bend * values.get(P::BendRange),
+    }
+}

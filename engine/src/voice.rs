@@ -1,0 +1,511 @@
+//! One synth voice: two oscillators (with two-operator FM), sub and noise, unison, the filter,
+//! three envelopes and two LFOs.
+//!
+//! Audio runs per sample; modulation (envelopes other than the amp's, LFOs, glide, pitch,
+//! cutoff, pulse width, FM depth, level) runs at the control rate, every
+//! [`CONTROL_PERIOD`] samples of the synth's clock. The control ticks fall on multiples of the
+//! clock, never on block boundaries, so a song renders the same whatever the block size. The
+//! amp envelope runs per sample (its attack must not step), and the level set at a control
+//! tick is reached by a per-sample ramp.
+
+use crate::env::{next_bipolar, Adsr, AdsrShape, Lfo, LfoShape};
+use crate::filter::{Ladder, LadderCoefs, Svf, SvfCoefs, SvfMode};
+use crate::params::{Values, P};
+use crate::wavetable::{increment, read, Shape, WaveTables};
+
+/// Samples between control ticks.
+pub const CONTROL_PERIOD: u32 = 16;
+/// Most unison copies per voice.
+pub const MAX_UNISON: usize = 7;
+
+/// Oscillator waveform (the `oscN_wave` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wave {
+    /// Sine.
+    Sine,
+    /// Band-limited rising saw.
+    #[default]
+    Saw,
+    /// Band-limited square.
+    Square,
+    /// Band-limited pulse of variable width.
+    Pulse,
+    /// Band-limited triangle.
+    Triangle,
+    /// White noise.
+    Noise,
+}
+
+impl Wave {
+    fn from_index(i: usize) -> Self {
+        match i {
+            0 => Self::Sine,
+            2 => Self::Square,
+            3 => Self::Pulse,
+            4 => Self::Triangle,
+            5 => Self::Noise,
+            _ => Self::Saw,
+        }
+    }
+}
+
+/// Filter response (the `filter_type` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum FilterKind {
+    #[default]
+    Svf,
+    Ladder,
+}
+
+/// Everything the per-sample loop reads, set at each control tick.
+#[derive(Debug, Clone, Copy, Default)]
+struct Frame {
+    wave: [Wave; 2],
+    level: [f32; 2],
+    /// Per oscillator: phase increments of each unison copy, and the mip level.
+    inc: [[u32; MAX_UNISON]; 2],
+    mip: [usize; 2],
+    /// Pulse width as a phase offset (a full cycle is 2³²).
+    pw: [u32; 2],
+    /// FM depth, in phase units per unit of osc 2's output.
+    fm: f32,
+    sub_level: f32,
+    sub_inc: u32,
+    sub_mip: usize,
+    noise_level: f32,
+    unison: usize,
+    /// Per unison copy: left and right gains.
+    pan: [(f32, f32); MAX_UNISON],
+    stereo: bool,
+    filter: FilterKind,
+    svf_mode: SvfMode,
+    svf: SvfCoefs,
+    ladder: LadderCoefs,
+    /// Per-sample level ramp towards the tick's target.
+    gain_step: f32,
+    /// Voice pan (mono path), left and right gains.
+    out_pan: (f32, f32),
+}
+
+/// Synth-wide state a voice reads at its control ticks.
+pub(crate) struct Control<'a> {
+    pub tables: &'a WaveTables,
+    pub values: &'a Values,
+    pub sample_rate: f32,
+    /// Pitch bend, semitones.
+    pub bend_st: f32,
+}
+
+/// One voice.
+#[derive(Debug, Clone, Default)]
+pub struct Voice {
+    /// MIDI note the voice plays (its target, while gliding).
+    pub note: u8,
+    /// Whether the key is down.
+    pub gate: bool,
+    /// When the voice was started (synth clock), for stealing the oldest.
+    pub started_at: u64,
+    velocity: f32,
+    /// Current pitch (MIDI note number, fractional while gliding).
+    pitch: f32,
+    phases: [[u32; MAX_UNISON]; 2],
+    sub_phase: u32,
+    noise: u32,
+    amp: Adsr,
+    fenv: Adsr,
+    menv: Adsr,
+    amp_shape: AdsrShape,
+    fenv_shape: AdsrShape,
+    menv_shape: AdsrShape,
+    /// The parameters the three shapes were built from.
+    shape_keys: Option<([[f32; 5]; 3], f32)>,
+    lfo: [Lfo; 2],
+    ticks_since_on: u32,
+    svf: [Svf; 2],
+    ladder: [Ladder; 2],
+    gain: f32,
+    frame: Frame,
+}
+
+impl Voice {
+    /// Whether the voice sounds (its amp envelope runs).
+    pub fn is_active(&self) -> bool {
+        self.amp.is_active()
+    }
+
+    /// Amp envelope level, for choosing which voice to steal.
+    pub fn amp_level(&self) -> f32 {
+        self.amp.level
+    }
+
+    /// Silences the voice at once and clears its state.
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Starts `note`: envelopes attack from where they are (a stolen or retriggered voice does
+    /// not click), LFOs and oscillator phases restart (repeatable output), filters are cleared
+    /// only when the voice was silent. `from_pitch` is where a glide starts.
+    pub(crate) fn start(
+        &mut self,
+        note: u8,
+        velocity: f32,
+        from_pitch: f32,
+        clock: u64,
+        ctl: &Control,
+    ) {
+        if !self.is_active() {
+            self.svf = Default::default();
+            self.ladder = Default::default();
+            self.gain = 0.0;
+            self.amp.reset();
+            self.fenv.reset();
+            self.menv.reset();
+        }
+        self.note = note;
+        self.gate = true;
+        self.started_at = clock;
+        self.velocity = velocity.clamp(0.0, 1.0);
+        self.pitch = from_pitch;
+        for (k, osc) in self.phases.iter_mut().enumerate() {
+            for (u, p) in osc.iter_mut().enumerate() {
+                // Unison copies start spread over the cycle (a fixed, irrational-looking step)
+                // so they do not sum in phase at the onset; copy 0 starts at 0.
+                *p = (u as u32)
+                    .wrapping_mul(0x5F35_6495)
+                    .wrapping_add(k as u32 * 0x1234_5678);
+            }
+        }
+        self.sub_phase = 0;
+        self.noise = 0x9E37_79B9 ^ (note as u32) << 8;
+        let seed = 0x2545_F491u32.wrapping_mul(note as u32 + 1);
+        self.lfo[0].restart(seed);
+        self.lfo[1].restart(seed.rotate_left(11));
+        self.ticks_since_on = 0;
+        self.amp.gate_on();
+        self.fenv.gate_on();
+        self.menv.gate_on();
+        self.control(ctl);
+    }
+
+    /// Moves a sounding voice to `note` without restarting it (legato).
+    pub(crate) fn legato(&mut self, note: u8) {
+        self.note = note;
+        self.gate = true;
+    }
+
+    /// Releases the key.
+    pub(crate) fn release(&mut self) {
+        self.gate = false;
+        self.amp.gate_off();
+        self.fenv.gate_off();
+        self.menv.gate_off();
+    }
+
+    /// A control tick: advances modulation and sets what the per-sample loop reads.
+    pub(crate) fn control(&mut self, ctl: &Control) {
+        let v = ctl.values;
+        let rate = ctl.sample_rate;
+        let tick_rate = rate / CONTROL_PERIOD as f32;
+        self.ticks_since_on = self.ticks_since_on.saturating_add(1);
+
+        // Envelope shapes cost a few exp/ln each: rebuilt only when their parameters move.
+        let env_params = |a, d, s, r, c| [v.get(a), v.get(d), v.get(s), v.get(r), v.get(c)];
+        let keys = [
+            env_params(
+                P::AmpAttack,
+                P::AmpDecay,
+                P::AmpSustain,
+                P::AmpRelease,
+                P::AmpCurve,
+            ),
+            env_params(
+                P::FenvAttack,
+                P::FenvDecay,
+                P::FenvSustain,
+                P::FenvRelease,
+                P::FenvCurve,
+            ),
+            env_params(
+                P::MenvAttack,
+                P::MenvDecay,
+                P::MenvSustain,
+                P::MenvRelease,
+                P::MenvCurve,
+            ),
+        ];
+        if self.shape_keys != Some((keys, rate)) {
+            let shape = |k: &[f32; 5], step_rate: f32| {
+                AdsrShape::new(k[0], k[1], k[2], k[3], k[4], step_rate)
+            };
+            self.amp_shape = shape(&keys[0], rate);
+            self.fenv_shape = shape(&keys[1], tick_rate);
+            self.menv_shape = shape(&keys[2], tick_rate);
+            self.shape_keys = Some((keys, rate));
+        }
+        let fenv = self.fenv.tick(&self.fenv_shape);
+        let menv = self.menv.tick(&self.menv_shape);
+
+        // Glide: a one-pole approach, 63 % of the way in glide_ms.
+        let glide_ms = v.get(P::Glide);
+        let target = self.note as f32;
+        if glide_ms > 0.0 {
+            let a = 1.0 - (-1000.0 / (glide_ms * tick_rate)).exp();
+            self.pitch += (target - self.pitch) * a;
+        } else {
+            self.pitch = target;
+        }
+
+        let delay_ticks = v.get(P::Lfo1Delay) * 0.001 * tick_rate;
+        let fade = if delay_ticks > 0.0 {
+            (self.ticks_since_on as f32 / delay_ticks).min(1.0)
+        } else {
+            1.0
+        };
+        let lfo1 = fade
+            * self.lfo[0].tick(
+                LfoShape::from_index(v.index(P::Lfo1Shape)),
+                v.get(P::Lfo1Rate) / tick_rate,
+            );
+        let lfo2 = self.lfo[1].tick(
+            LfoShape::from_index(v.index(P::Lfo2Shape)),
+            v.get(P::Lfo2Rate) / tick_rate,
+        );
+
+        let f = &mut self.frame;
+        let base = self.pitch
+            + ctl.bend_st
+            + lfo1 * v.get(P::Lfo1Pitch) * 0.01
+            + menv * v.get(P::MenvPitch);
+        let unison = v.index(P::UnisonVoices).clamp(1, MAX_UNISON);
+        let detune_ct = v.get(P::UnisonDetune);
+        let spread = v.get(P::UnisonSpread);
+        f.unison = unison;
+        let oscs = [
+            (
+                P::Osc1Wave,
+                P::Osc1Level,
+                P::Osc1Octave,
+                P::Osc1Semi,
+                P::Osc1Fine,
+                P::Osc1Pw,
+            ),
+            (
+                P::Osc2Wave,
+                P::Osc2Level,
+                P::Osc2Octave,
+                P::Osc2Semi,
+                P::Osc2Fine,
+                P::Osc2Pw,
+            ),
+        ];
+        for (k, (wave, level, oct, semi, fine, pw)) in oscs.into_iter().enumerate() {
+            f.wave[k] = Wave::from_index(v.index(wave));
+            f.level[k] = v.get(level);
+            let note = base + 12.0 * v.get(oct) + v.get(semi) + 0.01 * v.get(fine);
+            let freq = midi_hz(note);
+            for u in 0..unison {
+                let off = if unison > 1 {
+                    detune_ct * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
+                } else {
+                    0.0
+                };
+                f.inc[k][u] = increment(freq * cents(off), rate);
+            }
+            f.mip[k] = ctl.tables.level_for(freq * cents(detune_ct));
+            let width = (v.get(pw) + lfo2 * v.get(P::Lfo2Pw)).clamp(0.02, 0.98);
+            f.pw[k] = (width as f64 * 4_294_967_296.0) as u32;
+        }
+        let sub_freq = 0.5 * midi_hz(base + 12.0 * v.get(P::Osc1Octave) + v.get(P::Osc1Semi));
+        f.sub_inc = increment(sub_freq, rate);
+        f.sub_mip = ctl.tables.level_for(sub_freq);
+        f.sub_level = v.get(P::SubLevel);
+        f.noise_level = v.get(P::NoiseLevel);
+        // Radians of phase per unit of osc 2 → phase units (a cycle is 2³²).
+        let fm_rad = v.get(P::FmAmount) + menv * v.get(P::MenvFm);
+        f.fm = fm_rad / std::f32::consts::TAU * 4_294_967_296.0;
+
+        let norm = 1.0 / (unison as f32).sqrt();
+        f.stereo = unison > 1 && spread > 0.0;
+        for u in 0..unison {
+            let p = if unison > 1 {
+                spread * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
+            } else {
+                0.0
+            };
+            let (l, r) = pan_gains(p);
+            f.pan[u] = if f.stereo {
+                (l * norm, r * norm)
+            } else {
+                (norm, norm)
+            };
+        }
+        f.out_pan = pan_gains(v.get(P::Pan));
+        if f.stereo {
+            // Unison spread already placed the copies; the voice pan tilts the pair.
+            let (l, r) = f.out_pan;
+            let s = std::f32::consts::SQRT_2;
+            for g in f.pan[..unison].iter_mut() {
+                *g = (g.0 * l * s, g.1 * r * s);
+            }
+        }
+
+        let cutoff = v.get(P::FilterCutoff)
+            * (v.get(P::FilterKeytrack) * (self.note as f32 - 60.0) / 12.0
+                + v.get(P::FilterEnvAmount) * fenv
+                + v.get(P::Lfo1Cutoff) * lfo1
+                + v.get(P::FilterVelocity) * self.velocity)
+                .exp2();
+        let res = v.get(P::FilterResonance);
+        match v.index(P::FilterType) {
+            3 => {
+                f.filter = FilterKind::Ladder;
+                f.ladder =
+                    LadderCoefs::new(cutoff, rate, 3.98 * res, 1.0 + 15.0 * v.get(P::FilterDrive));
+            }
+            i => {
+                f.filter = FilterKind::Svf;
+                f.svf_mode = match i {
+                    1 => SvfMode::BandPass,
+                    2 => SvfMode::HighPass,
+                    _ => SvfMode::LowPass,
+                };
+                f.svf = SvfCoefs::new(cutoff, rate, 2.0 - 1.97 * res);
+            }
+        }
+
+        let va = v.get(P::VelocityAmount);
+        let vel_gain = 1.0 - va + va * self.velocity * self.velocity;
+        let trem = 1.0 - v.get(P::Lfo2Amp) * 0.5 * (1.0 - lfo2);
+        let target_gain = db_to_gain(v.get(P::Level)) * vel_gain * trem;
+        f.gain_step = (target_gain - self.gain) / CONTROL_PERIOD as f32;
+    }
+
+    /// Adds the voice's next `left.len()` samples into `left` and `right`.
+    pub(crate) fn render(&mut self, tables: &WaveTables, left: &mut [f32], right: &mut [f32]) {
+        let f = self.frame;
+        let tabs = [
+            table_for(tables, f.wave[0], f.mip[0]),
+            table_for(tables, f.wave[1], f.mip[1]),
+        ];
+        let sub = tables.table(Shape::Saw, f.sub_mip);
+        let half = 1u32 << 31;
+        let use_osc2 = f.level[1] > 0.0 || f.fm != 0.0;
+        if f.unison == 1 && !use_osc2 && f.sub_level == 0.0 && f.noise_level == 0.0 && !f.stereo {
+            // The common case (one oscillator, no extras), without the general loop's
+            // branches; the arithmetic is the same, so the output is too.
+            let (pl, pr) = (f.out_pan.0 * f.pan[0].0, f.out_pan.1 * f.pan[0].1);
+            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+                let o1 = osc(
+                    f.wave[0],
+                    tabs[0],
+                    self.phases[0][0],
+                    f.pw[0],
+                    &mut self.noise,
+                );
+                self.phases[0][0] = self.phases[0][0].wrapping_add(f.inc[0][0]);
+                let s = f.level[0] * o1;
+                let amp = self.amp.tick(&self.amp_shape);
+                self.gain += f.gain_step;
+                let y = self.filter(0, s) * (amp * self.gain);
+                *l += y * pl;
+                *r += y * pr;
+            }
+            return;
+        }
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let (mut sl, mut sr) = (0.0f32, 0.0f32);
+            for u in 0..f.unison {
+                let mut o2 = 0.0;
+                if use_osc2 {
+                    o2 = osc(
+                        f.wave[1],
+                        tabs[1],
+                        self.phases[1][u],
+                        f.pw[1],
+                        &mut self.noise,
+                    );
+                    self.phases[1][u] = self.phases[1][u].wrapping_add(f.inc[1][u]);
+                }
+                let ph1 = self.phases[0][u].wrapping_add((o2 * f.fm) as i64 as u32);
+                let o1 = osc(f.wave[0], tabs[0], ph1, f.pw[0], &mut self.noise);
+                self.phases[0][u] = self.phases[0][u].wrapping_add(f.inc[0][u]);
+                let s = f.level[0] * o1 + f.level[1] * o2;
+                sl += s * f.pan[u].0;
+                sr += s * f.pan[u].1;
+            }
+            let mut centre = 0.0;
+            if f.sub_level > 0.0 {
+                centre += f.sub_level
+                    * (read(sub, self.sub_phase) - read(sub, self.sub_phase.wrapping_add(half)));
+                self.sub_phase = self.sub_phase.wrapping_add(f.sub_inc);
+            }
+            if f.noise_level > 0.0 {
+                centre += f.noise_level * next_bipolar(&mut self.noise);
+            }
+            let amp = self.amp.tick(&self.amp_shape);
+            self.gain += f.gain_step;
+            let g = amp * self.gain;
+            if f.stereo {
+                let (yl, yr) = (self.filter(0, sl + centre), self.filter(1, sr + centre));
+                *l += g * yl;
+                *r += g * yr;
+            } else {
+                let y = self.filter(0, sl + centre) * g;
+                *l += y * f.out_pan.0;
+                *r += y * f.out_pan.1;
+            }
+        }
+    }
+
+    #[inline]
+    fn filter(&mut self, ch: usize, x: f32) -> f32 {
+        match self.frame.filter {
+            FilterKind::Svf => self.svf[ch].tick(x, &self.frame.svf, self.frame.svf_mode),
+            FilterKind::Ladder => self.ladder[ch].tick(x, &self.frame.ladder),
+        }
+    }
+}
+
+fn table_for(tables: &WaveTables, wave: Wave, mip: usize) -> &[f32] {
+    match wave {
+        Wave::Sine if mip < tables.levels() => tables.sine(),
+        Wave::Sine => &[],
+        Wave::Triangle => tables.table(Shape::Triangle, mip),
+        _ => tables.table(Shape::Saw, mip),
+    }
+}
+
+#[inline]
+fn osc(wave: Wave, table: &[f32], phase: u32, pw: u32, noise: &mut u32) -> f32 {
+    match wave {
+        Wave::Sine | Wave::Saw | Wave::Triangle => read(table, phase),
+        Wave::Square => read(table, phase) - read(table, phase.wrapping_add(1 << 31)),
+        Wave::Pulse => read(table, phase) - read(table, phase.wrapping_add(pw)),
+        Wave::Noise => next_bipolar(noise),
+    }
+}
+
+/// Frequency of a (fractional) MIDI note, A4 = 440 Hz.
+#[inline]
+pub fn midi_hz(note: f32) -> f32 {
+    440.0 * ((note - 69.0) / 12.0).exp2()
+}
+
+#[inline]
+fn cents(c: f32) -> f32 {
+    (c / 1200.0).exp2()
+}
+
+/// Linear gain of `db`.
+#[inline]
+pub fn db_to_gain(db: f32) -> f32 {
+    10f32.powf(db / 20.0)
+}
+
+/// Constant-power pan, −1 (left) … 1 (right); 1/√2 each at the centre.
+#[inline]
+pub fn pan_gains(pan: f32) -> (f32, f32) {
+    let a = (pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
+    (a.cos(), a.sin())
+}
