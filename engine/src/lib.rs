@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod drums;
 pub mod env;
 pub mod error;
 pub mod filter;

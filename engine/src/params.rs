@@ -121,6 +121,9 @@ pub const WAVES: &[&str] = &["sine", "saw", "square", "pulse", "triangle", "nois
 pub const FILTERS: &[&str] = &["lowpass", "bandpass", "highpass", "ladder"];
 /// LFO shapes (the `lfo1_shape` / `lfo2_shape` options, in this order).
 pub const LFO_SHAPES: &[&str] = &["sine", "triangle", "saw", "square", "random"];
+/// Sound generators (the `voice_type` options): the subtractive voice, a plucked string
+/// (Karplus–Strong), a sung voice (formant filters), or a drum kit (notes are General MIDI drums).
+pub const VOICE_TYPES: &[&str] = &["subtractive", "pluck", "formant", "drums"];
 /// Voice modes (the `voice_mode` options): polyphonic, or one voice with legato and glide.
 pub const VOICE_MODES: &[&str] = &["poly", "mono"];
 
@@ -151,6 +154,7 @@ const fn choice(options: &'static [&'static str], default: usize) -> Kind {
 }
 
 params! {
+    VoiceType = ("voice_type", "Voice type", "", choice(VOICE_TYPES, 0)),
     Osc1Wave = ("osc1_wave", "Osc 1 wave", "", choice(WAVES, 1)),
     Osc1Level = ("osc1_level", "Osc 1 level", "", lin(0.0, 1.0, 1.0)),
     Osc1Octave = ("osc1_octave", "Osc 1 octave", "oct", int(-3, 3, 0)),
@@ -219,6 +223,51 @@ params! {
     BendRange = ("bend_range_st", "Pitch bend range", "st", int(0, 24, 2)),
     Level = ("level_db", "Level", "dB", lin(-60.0, 12.0, -6.0)),
     Pan = ("pan", "Pan", "", lin(-1.0, 1.0, 0.0)),
+    // Plucked string (voice_type = pluck): the oscillators excite it.
+    /// Time for the string to fall by 60 dB at C4 (lower notes ring longer).
+    PluckDecay = ("pluck_decay_ms", "Pluck decay", "ms", log(20.0, 20_000.0, 1500.0)),
+    /// Loop damping: 0 dark (high partials die fast), 1 bright.
+    PluckBrightness = ("pluck_brightness", "Pluck brightness", "", lin(0.0, 1.0, 0.5)),
+    /// Length of the excitation burst.
+    PluckExcite = ("pluck_excite_ms", "Pluck excitation", "ms", log(0.5, 50.0, 3.0)),
+    // Sung voice (voice_type = formant): the oscillators are the glottal source.
+    /// Vowel: 0 a, 1 e, 2 i, 3 o, 4 u (continuous: between vowels the formants move).
+    FormantVowel = ("formant_vowel", "Vowel", "", lin(0.0, 4.0, 0.0)),
+    /// Formant frequencies scaled by this many semitones (vocal tract length).
+    FormantShift = ("formant_shift_st", "Formant shift", "st", lin(-12.0, 12.0, 0.0)),
+    /// Breath noise mixed into the source.
+    FormantBreath = ("formant_breath", "Breath", "", lin(0.0, 1.0, 0.1)),
+    // Drum kit (voice_type = drums).
+    KickTune = ("kick_tune_hz", "Kick pitch", "Hz", log(25.0, 200.0, 50.0)),
+    KickSweep = ("kick_sweep_st", "Kick sweep", "st", lin(0.0, 60.0, 24.0)),
+    KickSweepTime = ("kick_sweep_ms", "Kick sweep time", "ms", log(2.0, 300.0, 30.0)),
+    KickDecay = ("kick_decay_ms", "Kick decay", "ms", log(20.0, 3_000.0, 400.0)),
+    KickClick = ("kick_click", "Kick click", "", lin(0.0, 1.0, 0.3)),
+    KickDrive = ("kick_drive", "Kick drive", "", lin(0.0, 1.0, 0.1)),
+    KickLevel = ("kick_level_db", "Kick level", "dB", lin(-60.0, 12.0, 0.0)),
+    SnareTune = ("snare_tune_hz", "Snare pitch", "Hz", log(80.0, 600.0, 190.0)),
+    SnareToneDecay = ("snare_tone_decay_ms", "Snare tone decay", "ms", log(10.0, 1_000.0, 90.0)),
+    SnareNoiseDecay = ("snare_noise_decay_ms", "Snare noise decay", "ms", log(10.0, 2_000.0, 180.0)),
+    SnareNoiseHz = ("snare_noise_hz", "Snare noise colour", "Hz", log(500.0, 16_000.0, 4_000.0)),
+    SnareTone = ("snare_tone", "Snare tone mix", "", lin(0.0, 1.0, 0.4)),
+    SnareLevel = ("snare_level_db", "Snare level", "dB", lin(-60.0, 12.0, -3.0)),
+    ClapHz = ("clap_hz", "Clap colour", "Hz", log(400.0, 8_000.0, 1_200.0)),
+    ClapDecay = ("clap_decay_ms", "Clap decay", "ms", log(10.0, 2_000.0, 200.0)),
+    ClapSpread = ("clap_spread_ms", "Clap spread", "ms", lin(0.0, 40.0, 10.0)),
+    ClapLevel = ("clap_level_db", "Clap level", "dB", lin(-60.0, 12.0, -3.0)),
+    /// Metallic partials of hats and cymbals scaled by this ratio (1: the TR-808's).
+    HatTune = ("hat_tune", "Hat pitch", "", log(0.25, 4.0, 1.0)),
+    HatHp = ("hat_hp_hz", "Hat high-pass", "Hz", log(1_000.0, 16_000.0, 7_000.0)),
+    /// Noise against metallic partials: 0 all metal, 1 all noise.
+    HatNoise = ("hat_noise", "Hat noise", "", lin(0.0, 1.0, 0.5)),
+    HatClosedDecay = ("hat_closed_ms", "Closed hat decay", "ms", log(5.0, 1_000.0, 50.0)),
+    HatOpenDecay = ("hat_open_ms", "Open hat decay", "ms", log(20.0, 5_000.0, 400.0)),
+    HatLevel = ("hat_level_db", "Hat level", "dB", lin(-60.0, 12.0, -8.0)),
+    CymbalDecay = ("cymbal_decay_ms", "Cymbal decay", "ms", log(100.0, 10_000.0, 1_800.0)),
+    CymbalLevel = ("cymbal_level_db", "Cymbal level", "dB", lin(-60.0, 12.0, -10.0)),
+    TomTune = ("tom_tune_hz", "Tom pitch (mid)", "Hz", log(40.0, 400.0, 120.0)),
+    TomDecay = ("tom_decay_ms", "Tom decay", "ms", log(20.0, 3_000.0, 350.0)),
+    TomLevel = ("tom_level_db", "Tom level", "dB", lin(-60.0, 12.0, -4.0)),
 }
 
 /// Number of parameters.

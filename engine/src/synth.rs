@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use crate::drums::DrumKit;
 use crate::params::{Kind, Values, P, SPECS};
 use crate::voice::{Control, Voice, CONTROL_PERIOD};
 use crate::wavetable::WaveTables;
@@ -75,6 +76,7 @@ pub struct Synth {
     last_pitch: Option<f32>,
     stack: [u8; NOTE_STACK],
     stack_len: usize,
+    kit: DrumKit,
 }
 
 impl Synth {
@@ -92,6 +94,7 @@ impl Synth {
             last_pitch: None,
             stack: [0; NOTE_STACK],
             stack_len: 0,
+            kit: DrumKit::default(),
         }
     }
 
@@ -103,6 +106,9 @@ impl Synth {
         }
         self.sample_rate = sample_rate;
         self.voices = vec![Voice::default(); MAX_VOICES];
+        for v in self.voices.iter_mut() {
+            v.allocate(sample_rate);
+        }
         self.reset();
     }
 
@@ -128,6 +134,7 @@ impl Synth {
         self.bend = 0.0;
         self.last_pitch = None;
         self.stack_len = 0;
+        self.kit.reset();
     }
 
     /// Replaces every value at once, unsmoothed (loading a patch).
@@ -153,7 +160,7 @@ impl Synth {
 
     /// Voices sounding now.
     pub fn active_voices(&self) -> usize {
-        self.voices.iter().filter(|v| v.is_active()).count()
+        self.voices.iter().filter(|v| v.is_active()).count() + self.kit.active()
     }
 
     /// Renders `left.len()` samples (`right` must be as long) into the buffers, overwriting
@@ -183,6 +190,8 @@ impl Synth {
             for v in self.voices.iter_mut().filter(|v| v.is_active()) {
                 v.render(&tables, &mut left[i..end], &mut right[i..end]);
             }
+            self.kit
+                .render(&tables, &mut left[i..end], &mut right[i..end]);
             self.clock += (end - i) as u64;
             i = end;
         }
@@ -225,9 +234,14 @@ impl Synth {
 
     fn handle(&mut self, kind: &EventKind, tables: &WaveTables) {
         match *kind {
+            EventKind::NoteOn { note, velocity } if velocity > 0.0 && self.drums() => self
+                .kit
+                .trigger(note, velocity, &self.current, tables, self.clock),
             EventKind::NoteOn { note, velocity } if velocity > 0.0 => {
                 self.note_on(note.min(127), velocity, tables)
             }
+            // Drum hits are one-shots: their keys going up changes nothing.
+            EventKind::NoteOn { .. } | EventKind::NoteOff { .. } if self.drums() => {}
             EventKind::NoteOn { note, .. } | EventKind::NoteOff { note } => {
                 self.note_off(note, tables)
             }
@@ -240,6 +254,10 @@ impl Synth {
                 }
             }
         }
+    }
+
+    fn drums(&self) -> bool {
+        self.current.index(P::VoiceType) == 3
     }
 
     fn mono(&self) -> bool {

@@ -49,6 +49,34 @@ impl Wave {
     }
 }
 
+/// The voice's sound generator (the `voice_type` option; drums are the kit's, not a voice's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Generator {
+    #[default]
+    Subtractive,
+    /// The oscillators excite a plucked string (extended Karplus–Strong).
+    Pluck,
+    /// The oscillators are a glottal source shaped by three formant band-passes.
+    Formant,
+}
+
+/// Formants of five vowels (a, e, i, o, u): centre Hz of F1–F3, for an adult voice.
+/// Source: G. E. Peterson, H. L. Barney, "Control methods used in a study of the vowels",
+/// JASA 24 (1952), table II (men's averages; "o" and "u" from /ɔ/ and /u/).
+const VOWELS: [[f32; 3]; 5] = [
+    [730.0, 1090.0, 2440.0],
+    [530.0, 1840.0, 2480.0],
+    [270.0, 2290.0, 3010.0],
+    [570.0, 840.0, 2410.0],
+    [300.0, 870.0, 2240.0],
+];
+/// Formant bandwidths, Hz, and their gains (the higher formants weaker).
+const FORMANT_BW_HZ: [f32; 3] = [80.0, 100.0, 140.0];
+const FORMANT_GAIN: [f32; 3] = [1.0, 0.6, 0.3];
+/// Frequency at which `pluck_decay_ms` is the string's 60 dB time (C4); a note an octave
+/// lower rings √2 times longer.
+const PLUCK_REF_HZ: f32 = 261.63;
+
 /// Filter response (the `filter_type` option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum FilterKind {
@@ -85,6 +113,15 @@ struct Frame {
     gain_step: f32,
     /// Voice pan (mono path), left and right gains.
     out_pan: (f32, f32),
+    generator: Generator,
+    /// Pluck: read delay (samples), loop gain, loop filter's one-sample weight, burst length.
+    ks_delay: f32,
+    ks_rho: f32,
+    ks_s: f32,
+    ks_burst: u32,
+    /// Formant: the three band-passes and the breath level.
+    formant: [SvfCoefs; 3],
+    breath: f32,
 }
 
 /// Synth-wide state a voice reads at its control ticks.
@@ -123,8 +160,15 @@ pub struct Voice {
     ticks_since_on: u32,
     svf: [Svf; 2],
     ladder: [Ladder; 2],
+    formants: [[Svf; 3]; 2],
     gain: f32,
     frame: Frame,
+    /// The plucked string's delay line (allocated by [`Voice::allocate`]; a power of two).
+    string: Vec<f32>,
+    string_pos: usize,
+    string_last: f32,
+    /// Samples of excitation left.
+    burst_left: u32,
 }
 
 impl Voice {
@@ -140,7 +184,17 @@ impl Voice {
 
     /// Silences the voice at once and clears its state.
     pub fn reset(&mut self) {
+        let mut string = std::mem::take(&mut self.string);
+        string.iter_mut().for_each(|x| *x = 0.0);
         *self = Self::default();
+        self.string = string;
+    }
+
+    /// Allocates the plucked string for notes down to 16 Hz at `sample_rate` (main thread).
+    pub fn allocate(&mut self, sample_rate: f32) {
+        let len = ((sample_rate / 16.0) as usize + 4).next_power_of_two();
+        self.string = vec![0.0; len];
+        self.reset();
     }
 
     /// Starts `note`: envelopes attack from where they are (a stolen or retriggered voice does
@@ -157,6 +211,9 @@ impl Voice {
         if !self.is_active() {
             self.svf = Default::default();
             self.ladder = Default::default();
+            self.formants = Default::default();
+            self.string.iter_mut().for_each(|x| *x = 0.0);
+            self.string_last = 0.0;
             self.gain = 0.0;
             self.amp.reset();
             self.fenv.reset();
@@ -182,6 +239,7 @@ impl Voice {
         self.lfo[0].restart(seed);
         self.lfo[1].restart(seed.rotate_left(11));
         self.ticks_since_on = 0;
+        self.burst_left = u32::MAX;
         self.amp.gate_on();
         self.fenv.gate_on();
         self.menv.gate_on();
@@ -326,7 +384,13 @@ impl Voice {
         f.fm = fm_rad / std::f32::consts::TAU * 4_294_967_296.0;
 
         let norm = 1.0 / (unison as f32).sqrt();
-        f.stereo = unison > 1 && spread > 0.0;
+        f.generator = match v.index(P::VoiceType) {
+            1 if !self.string.is_empty() => Generator::Pluck,
+            2 => Generator::Formant,
+            _ => Generator::Subtractive,
+        };
+        // The string is one delay line: a plucked voice is mono (its pan still applies).
+        f.stereo = unison > 1 && spread > 0.0 && f.generator != Generator::Pluck;
         for u in 0..unison {
             let p = if unison > 1 {
                 spread * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
@@ -374,6 +438,40 @@ impl Voice {
             }
         }
 
+        match f.generator {
+            Generator::Pluck => {
+                let f0 = midi_hz(base).max(16.0);
+                let period = rate / f0;
+                let s_w = 0.5 * (1.0 - v.get(P::PluckBrightness));
+                // The loop filter (1 − s) + s·z⁻¹ delays by ≈ s samples; the rest is the line.
+                f.ks_delay = (period - s_w).clamp(1.0, (self.string.len() - 2) as f32);
+                f.ks_s = s_w;
+                let t60 = v.get(P::PluckDecay) * 0.001 * (PLUCK_REF_HZ / f0).sqrt();
+                let w = std::f32::consts::TAU * f0 / rate;
+                let loop_gain =
+                    ((1.0 - s_w).powi(2) + s_w * s_w + 2.0 * s_w * (1.0 - s_w) * w.cos())
+                        .sqrt()
+                        .max(1e-3);
+                f.ks_rho = (0.001f32.powf(1.0 / (f0 * t60)) / loop_gain).min(0.99995);
+                f.ks_burst = (v.get(P::PluckExcite) * 0.001 * rate).max(1.0) as u32;
+                if self.burst_left == u32::MAX {
+                    self.burst_left = f.ks_burst;
+                }
+            }
+            Generator::Formant => {
+                let x = v.get(P::FormantVowel).clamp(0.0, 4.0);
+                let i = (x as usize).min(3);
+                let t = x - i as f32;
+                let shift = (v.get(P::FormantShift) / 12.0).exp2();
+                for k in 0..3 {
+                    let fc = shift * (VOWELS[i][k] + t * (VOWELS[i + 1][k] - VOWELS[i][k]));
+                    f.formant[k] = SvfCoefs::new(fc, rate, FORMANT_BW_HZ[k] * shift / fc);
+                }
+                f.breath = v.get(P::FormantBreath);
+            }
+            Generator::Subtractive => {}
+        }
+
         let va = v.get(P::VelocityAmount);
         let vel_gain = 1.0 - va + va * self.velocity * self.velocity;
         let trem = 1.0 - v.get(P::Lfo2Amp) * 0.5 * (1.0 - lfo2);
@@ -391,7 +489,13 @@ impl Voice {
         let sub = tables.table(Shape::Saw, f.sub_mip);
         let half = 1u32 << 31;
         let use_osc2 = f.level[1] > 0.0 || f.fm != 0.0;
-        if f.unison == 1 && !use_osc2 && f.sub_level == 0.0 && f.noise_level == 0.0 && !f.stereo {
+        if f.unison == 1
+            && !use_osc2
+            && f.sub_level == 0.0
+            && f.noise_level == 0.0
+            && !f.stereo
+            && f.generator == Generator::Subtractive
+        {
             // The common case (one oscillator, no extras), without the general loop's
             // branches; the arithmetic is the same, so the output is too.
             let (pl, pr) = (f.out_pan.0 * f.pan[0].0, f.out_pan.1 * f.pan[0].1);
@@ -443,6 +547,29 @@ impl Voice {
             if f.noise_level > 0.0 {
                 centre += f.noise_level * next_bipolar(&mut self.noise);
             }
+            match f.generator {
+                Generator::Subtractive => {}
+                Generator::Pluck => {
+                    let excite = if self.burst_left > 0 {
+                        self.burst_left -= 1;
+                        sl + centre
+                    } else {
+                        0.0
+                    };
+                    let y = self.pluck(excite);
+                    (sl, sr, centre) = (y, y, 0.0);
+                }
+                Generator::Formant => {
+                    let breath = f.breath * next_bipolar(&mut self.noise);
+                    sl = self.formant(0, sl + centre + breath);
+                    sr = if f.stereo {
+                        self.formant(1, sr + centre + breath)
+                    } else {
+                        sl
+                    };
+                    centre = 0.0;
+                }
+            }
             let amp = self.amp.tick(&self.amp_shape);
             self.gain += f.gain_step;
             let g = amp * self.gain;
@@ -456,6 +583,39 @@ impl Voice {
                 *r += y * f.out_pan.1;
             }
         }
+    }
+
+    /// One sample of the string: the excitation plus the delayed, damped loop.
+    #[inline]
+    fn pluck(&mut self, excite: f32) -> f32 {
+        let f = &self.frame;
+        let mask = self.string.len() - 1;
+        let d = f.ks_delay;
+        let di = d as usize;
+        let frac = d - di as f32;
+        let a = self.string[(self.string_pos + mask + 1 - di) & mask];
+        let b = self.string[(self.string_pos + mask - di) & mask];
+        let delayed = a + (b - a) * frac;
+        let damped = (1.0 - f.ks_s) * delayed + f.ks_s * self.string_last;
+        self.string_last = delayed;
+        let y = excite + f.ks_rho * damped;
+        self.string[self.string_pos] = y;
+        self.string_pos = (self.string_pos + 1) & mask;
+        y
+    }
+
+    #[inline]
+    fn formant(&mut self, ch: usize, x: f32) -> f32 {
+        let f = &self.frame;
+        let mut y = 0.0;
+        for ((state, c), gain) in self.formants[ch]
+            .iter_mut()
+            .zip(&f.formant)
+            .zip(FORMANT_GAIN)
+        {
+            y += gain * state.tick(x, c, SvfMode::BandPass);
+        }
+        y
     }
 
     #[inline]

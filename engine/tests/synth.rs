@@ -104,9 +104,18 @@ fn render_blocks(
 fn block_size_does_not_change_the_output_and_reset_repeats_it() {
     let len = 2 * RATE as usize;
     let ev = song();
-    for mono in [false, true] {
+    // Poly and mono subtractive, then the plucked string, the sung voice and the drum kit
+    // (the song's notes 36..59 hit every drum class).
+    for (mono, voice_type) in [
+        (false, 0.0),
+        (true, 0.0),
+        (false, 1.0),
+        (true, 2.0),
+        (false, 3.0),
+    ] {
         let mut values = busy_patch();
         values.set(P::VoiceMode, if mono { 1.0 } else { 0.0 });
+        values.set(P::VoiceType, voice_type);
         let mut synth = Synth::new(values);
         synth.allocate(RATE);
         let per_sample = render_blocks(&mut synth, &ev, len, &[1]);
@@ -115,7 +124,10 @@ fn block_size_does_not_change_the_output_and_reset_repeats_it() {
         synth.reset();
         let blocks = render_blocks(&mut synth, &ev, len, &[64, 7, 333, 1, 4096, 100]);
         let peak = per_sample.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        assert!(peak > 0.05, "silent render (mono {mono}): {peak}");
+        assert!(
+            peak > 0.05,
+            "silent render (voice type {voice_type}): {peak}"
+        );
         assert!(per_sample.iter().all(|x| x.is_finite()));
         let first_diff = per_sample.iter().zip(&blocks).position(|(a, b)| a != b);
         assert_eq!(
@@ -196,6 +208,11 @@ fn band_limited_oscillators_do_not_alias() {
 
 /// Frequency of the strongest component (parabolic interpolation of the FFT peak).
 fn peak_hz(x: &[f32]) -> f32 {
+    peak_hz_in(x, 0.0, RATE / 2.0)
+}
+
+/// Frequency of the strongest component between `lo` and `hi` Hz.
+fn peak_hz_in(x: &[f32], lo: f32, hi: f32) -> f32 {
     let n = x.len();
     let mut planner = RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(n);
@@ -207,7 +224,9 @@ fn peak_hz(x: &[f32]) -> f32 {
     let mut spec = fft.make_output_vec();
     fft.process(&mut input, &mut spec).unwrap();
     let mag: Vec<f32> = spec.iter().map(|c| c.norm().max(1e-12).ln()).collect();
+    let bin_hz = RATE / n as f32;
     let k = (1..mag.len() - 1)
+        .filter(|&k| (lo..hi).contains(&(k as f32 * bin_hz)))
         .max_by(|&a, &b| mag[a].total_cmp(&mag[b]))
         .unwrap();
     let d = 0.5 * (mag[k - 1] - mag[k + 1]) / (mag[k - 1] - 2.0 * mag[k] + mag[k + 1]);
@@ -312,4 +331,147 @@ fn voices_are_allocated_as_the_patch_says() {
     );
     let f = peak_hz(&l[16_384..16_384 + 16_384]);
     assert!((f - 220.0).abs() < 1.0, "back to the held key: {f}");
+}
+
+/// Energy of `x` between `lo` and `hi` Hz, as a share of its total.
+fn band_share(x: &[f32], lo: f32, hi: f32) -> f32 {
+    let n = x.len().next_power_of_two();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(n);
+    let mut input = x.to_vec();
+    input.resize(n, 0.0);
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut input, &mut spec).unwrap();
+    let bin_hz = RATE / n as f32;
+    let total: f32 = spec.iter().map(|c| c.norm_sqr()).sum();
+    let band: f32 = spec
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| (lo..hi).contains(&(*k as f32 * bin_hz)))
+        .map(|(_, c)| c.norm_sqr())
+        .sum();
+    band / total.max(1e-20)
+}
+
+fn hit(values: &Values, note: u8, len: usize) -> Vec<f32> {
+    let notes = [NoteSpec {
+        start_s: 0.0,
+        end_s: 0.1,
+        pitch: note,
+        velocity: 1.0,
+    }];
+    render(values, &notes, RATE, len)[0].clone()
+}
+
+#[test]
+fn drum_classes_sound_like_their_class_and_end() {
+    let mut kit = Values::default();
+    kit.set(P::VoiceType, 3.0);
+    kit.set(P::KickTune, 55.0);
+    let kick = hit(&kit, 36, 48_000);
+    assert!(
+        band_share(&kick, 20.0, 200.0) > 0.8,
+        "kick: {}",
+        band_share(&kick, 20.0, 200.0)
+    );
+    // After the sweep the body rings at kick_tune_hz.
+    let f = peak_hz(&kick[9_600..9_600 + 8192]);
+    assert!((f - 55.0).abs() < 2.0, "kick body at {f} Hz");
+    let hat = hit(&kit, 42, 24_000);
+    assert!(band_share(&hat, 5_000.0, 24_000.0) > 0.8, "hat");
+    let snare = hit(&kit, 38, 24_000);
+    let tone = band_share(&snare, 150.0, 400.0);
+    let noise = band_share(&snare, 1_000.0, 24_000.0);
+    assert!(
+        tone > 0.1 && noise > 0.2,
+        "snare: tone {tone}, noise {noise}"
+    );
+    let clap = hit(&kit, 39, 24_000);
+    assert!(band_share(&clap, 600.0, 3_000.0) > 0.5, "clap");
+    let low_tom = peak_hz(&hit(&kit, 41, 32_768)[4_800..]);
+    let high_tom = peak_hz(&hit(&kit, 50, 32_768)[4_800..]);
+    assert!(
+        (high_tom / low_tom - 16.0 / 9.0).abs() < 0.1,
+        "toms {low_tom} {high_tom}"
+    );
+
+    // Every hit ends (kick decay 400 ms, open hat 400 ms), and a closed hat chokes the open.
+    let mut synth = Synth::new(kit);
+    synth.allocate(RATE);
+    let (mut l, mut r) = (vec![0.0; 48_000], vec![0.0; 48_000]);
+    let on = |time, note| Event {
+        time,
+        kind: EventKind::NoteOn {
+            note,
+            velocity: 1.0,
+        },
+    };
+    synth.process(&[on(0, 36), on(0, 46), on(0, 49)], &mut l, &mut r);
+    assert_eq!(
+        synth.active_voices(),
+        1,
+        "only the crash (1.8 s) still rings"
+    );
+    synth.reset();
+    synth.process(&[on(0, 46), on(4_800, 42)], &mut l, &mut r);
+    let after = l[7_200..9_600].iter().map(|x| x.abs()).fold(0.0, f32::max);
+    assert!(after < 1e-3, "open hat not choked: {after}");
+}
+
+#[test]
+fn the_plucked_string_is_in_tune_and_decays_as_set() {
+    let mut v = Values::default();
+    v.set(P::VoiceType, 1.0);
+    v.set(P::Osc1Wave, 5.0); // noise burst
+    v.set(P::PluckDecay, 1000.0);
+    v.set(P::PluckBrightness, 0.6);
+    for note in [45u8, 57, 69, 81] {
+        let notes = [NoteSpec {
+            start_s: 0.0,
+            end_s: 3.0,
+            pitch: note,
+            velocity: 1.0,
+        }];
+        let [l, _] = render(&v, &notes, RATE, 3 * 48_000);
+        let want = 440.0 * 2f32.powf((note as f32 - 69.0) / 12.0);
+        // The strongest component within a fifth of the fundamental (a bright pluck's
+        // strongest partial may be a harmonic).
+        let f = peak_hz_in(&l[2_400..2_400 + 16_384], want / 1.5, want * 1.5);
+        let cents = 1200.0 * (f / want).log2();
+        assert!(
+            cents.abs() < 8.0,
+            "note {note}: {f} Hz, {cents:.1} cents off"
+        );
+    }
+    // C4's fundamental falls 60 dB in pluck_decay_ms: about 30 dB at half of it.
+    let notes = [NoteSpec {
+        start_s: 0.0,
+        end_s: 3.0,
+        pitch: 60,
+        velocity: 1.0,
+    }];
+    let [l, _] = render(&v, &notes, RATE, 2 * 48_000);
+    let rms = |x: &[f32]| (x.iter().map(|s| s * s).sum::<f32>() / x.len() as f32).sqrt();
+    let drop_db = 20.0 * (rms(&l[2_400..7_200]) / rms(&l[26_400..31_200])).log10();
+    assert!(
+        (22.0..40.0).contains(&drop_db),
+        "fell {drop_db:.1} dB in 0.5 s"
+    );
+}
+
+#[test]
+fn vowels_move_the_formants() {
+    let mut v = Values::default();
+    v.set(P::VoiceType, 2.0);
+    v.set(P::Osc1Wave, 1.0);
+    v.set(P::FormantBreath, 0.0);
+    let sung = |vowel: f32| {
+        let mut v = v;
+        v.set(P::FormantVowel, vowel);
+        hit(&v, 48, 32_768)[4_800..].to_vec()
+    };
+    let (a, i) = (sung(0.0), sung(2.0));
+    // "a" has its first formant at 730 Hz, "i" at 270 Hz.
+    assert!(band_share(&a, 600.0, 900.0) > 2.0 * band_share(&i, 600.0, 900.0));
+    assert!(band_share(&i, 200.0, 350.0) > 2.0 * band_share(&a, 200.0, 350.0));
 }
