@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bank;
 pub mod drums;
 pub mod env;
 pub mod error;

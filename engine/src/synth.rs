@@ -20,6 +20,9 @@ use crate::wavetable::WaveTables;
 pub const MAX_VOICES: usize = 32;
 /// Keys remembered by the mono mode's note stack.
 const NOTE_STACK: usize = 16;
+/// Corner of the output's DC blocker, Hz: saturating an asymmetric wave (a resonant,
+/// driven ladder) makes an offset, as in analog synths; one pole removes it.
+const DC_BLOCK_HZ: f32 = 5.0;
 /// Time constant of parameter smoothing, seconds.
 const SMOOTH_S: f32 = 0.01;
 
@@ -77,6 +80,9 @@ pub struct Synth {
     stack: [u8; NOTE_STACK],
     stack_len: usize,
     kit: DrumKit,
+    /// DC blocker state per channel: last input, last output.
+    dc: [(f32, f32); 2],
+    dc_pole: f32,
 }
 
 impl Synth {
@@ -95,6 +101,8 @@ impl Synth {
             stack: [0; NOTE_STACK],
             stack_len: 0,
             kit: DrumKit::default(),
+            dc: [(0.0, 0.0); 2],
+            dc_pole: 0.0,
         }
     }
 
@@ -105,6 +113,7 @@ impl Synth {
             self.tables = Some(Arc::new(WaveTables::new(sample_rate)));
         }
         self.sample_rate = sample_rate;
+        self.dc_pole = (-std::f32::consts::TAU * DC_BLOCK_HZ / sample_rate).exp();
         self.voices = vec![Voice::default(); MAX_VOICES];
         for v in self.voices.iter_mut() {
             v.allocate(sample_rate);
@@ -135,6 +144,7 @@ impl Synth {
         self.last_pitch = None;
         self.stack_len = 0;
         self.kit.reset();
+        self.dc = [(0.0, 0.0); 2];
     }
 
     /// Replaces every value at once, unsmoothed (loading a patch).
@@ -192,6 +202,17 @@ impl Synth {
             }
             self.kit
                 .render(&tables, &mut left[i..end], &mut right[i..end]);
+            let pole = self.dc_pole;
+            for (buf, state) in [&mut left[i..end], &mut right[i..end]]
+                .into_iter()
+                .zip(self.dc.iter_mut())
+            {
+                for x in buf.iter_mut() {
+                    let y = *x - state.0 + pole * state.1;
+                    *state = (*x, y);
+                    *x = y;
+                }
+            }
             self.clock += (end - i) as u64;
             i = end;
         }

@@ -119,6 +119,7 @@ struct Frame {
     ks_rho: f32,
     ks_s: f32,
     ks_burst: u32,
+    ks_dc_pole: f32,
     /// Formant: the three band-passes and the breath level.
     formant: [SvfCoefs; 3],
     breath: f32,
@@ -167,6 +168,8 @@ pub struct Voice {
     string: Vec<f32>,
     string_pos: usize,
     string_last: f32,
+    /// The loop's DC blocker: last input, last output.
+    string_dc: (f32, f32),
     /// Samples of excitation left.
     burst_left: u32,
 }
@@ -214,6 +217,7 @@ impl Voice {
             self.formants = Default::default();
             self.string.iter_mut().for_each(|x| *x = 0.0);
             self.string_last = 0.0;
+            self.string_dc = (0.0, 0.0);
             self.gain = 0.0;
             self.amp.reset();
             self.fenv.reset();
@@ -443,8 +447,10 @@ impl Voice {
                 let f0 = midi_hz(base).max(16.0);
                 let period = rate / f0;
                 let s_w = 0.5 * (1.0 - v.get(P::PluckBrightness));
-                // The loop filter (1 − s) + s·z⁻¹ delays by ≈ s samples; the rest is the line.
-                f.ks_delay = (period - s_w).clamp(1.0, (self.string.len() - 2) as f32);
+                // The loop filter (1 − s) + s·z⁻¹ delays by ≈ s samples, and the loop's DC
+                // blocker (5 Hz) advances f0 by atan(5/f0) of a cycle; the line makes up the rest.
+                let dc_advance = (5.0 / f0).atan() / std::f32::consts::TAU * period;
+                f.ks_delay = (period - s_w + dc_advance).clamp(1.0, (self.string.len() - 2) as f32);
                 f.ks_s = s_w;
                 let t60 = v.get(P::PluckDecay) * 0.001 * (PLUCK_REF_HZ / f0).sqrt();
                 let w = std::f32::consts::TAU * f0 / rate;
@@ -453,6 +459,7 @@ impl Voice {
                         .sqrt()
                         .max(1e-3);
                 f.ks_rho = (0.001f32.powf(1.0 / (f0 * t60)) / loop_gain).min(0.99995);
+                f.ks_dc_pole = (-std::f32::consts::TAU * 5.0 / rate).exp();
                 f.ks_burst = (v.get(P::PluckExcite) * 0.001 * rate).max(1.0) as u32;
                 if self.burst_left == u32::MAX {
                     self.burst_left = f.ks_burst;
@@ -599,6 +606,11 @@ impl Voice {
         let damped = (1.0 - f.ks_s) * delayed + f.ks_s * self.string_last;
         self.string_last = delayed;
         let y = excite + f.ks_rho * damped;
+        // A DC blocker in the loop (5 Hz): an excitation with an offset would otherwise
+        // circulate as DC for as long as the string rings.
+        let blocked = y - self.string_dc.0 + f.ks_dc_pole * self.string_dc.1;
+        self.string_dc = (y, blocked);
+        let y = blocked;
         self.string[self.string_pos] = y;
         self.string_pos = (self.string_pos + 1) & mask;
         y
