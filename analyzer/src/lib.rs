@@ -12,6 +12,7 @@ pub mod elements;
 pub mod error;
 pub mod eval;
 pub mod frontend;
+pub mod hands;
 pub mod harmony;
 pub mod level;
 pub mod midi;

@@ -55,8 +55,8 @@ enum Command {
         #[command(flatten)]
         models: ModelArgs,
     },
-    /// The main job: take a track apart and rebuild it (today: the full analysis). Without a
-    /// track, runs on the embedded demo song.
+    /// The main job: take a track apart and rebuild it (today: the analysis, then a fitted
+    /// synth patch and a render per element). Without a track, runs on the embedded demo song.
     Reconstruct {
         /// Audio file; omit to use the embedded demo.
         track: Option<PathBuf>,
@@ -66,6 +66,9 @@ enum Command {
         /// How to report progress.
         #[arg(long, value_enum, default_value = "bar")]
         progress: ProgressMode,
+        /// Seconds of patch fitting for the whole song (all elements, wall clock).
+        #[arg(long, default_value_t = 40.0, value_parser = parse_seconds)]
+        fit_seconds: f64,
         #[command(flatten)]
         models: ModelArgs,
     },
@@ -79,6 +82,13 @@ enum Command {
         /// Score the profile only (no stems, notes or drums).
         #[arg(long)]
         profile_only: bool,
+        /// Score the timbre of fitted patches instead (each truth stem fitted from its truth
+        /// MIDI, then rendered and compared with the stem).
+        #[arg(long)]
+        timbre: bool,
+        /// With --timbre: seconds of fitting per part.
+        #[arg(long, default_value_t = 8.0, value_parser = parse_seconds)]
+        fit_seconds: f64,
         /// Model cache folder.
         #[arg(long)]
         models: Option<PathBuf>,
@@ -202,6 +212,7 @@ fn analyze_into(
     out: &Path,
     write_original: bool,
     elements: Option<&ModelArgs>,
+    fit: Option<std::time::Duration>,
     mode: ProgressMode,
 ) -> Result<(), Error> {
     let created = !out.exists();
@@ -234,6 +245,15 @@ fn analyze_into(
                 progress.as_ref(),
             )?;
             analysis.session.stages.extend(records);
+            if let Some(budget) = fit {
+                let record = auralis::hands::run(
+                    &mut analysis.session,
+                    out,
+                    &auralis::hands::Options { budget },
+                    progress.as_ref(),
+                )?;
+                analysis.session.stages.push(record);
+            }
         }
         let path = session::write(out, &analysis.session)?;
         progress.update("done", 1.0, &path.display().to_string());
@@ -351,12 +371,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             &out,
             !no_original,
             (!no_elements).then_some(&models),
+            None,
             progress,
         ),
         Command::Reconstruct {
             track,
             out,
             progress,
+            fit_seconds,
             models,
         } => {
             let track = match track {
@@ -378,13 +400,52 @@ fn run(cli: Cli) -> Result<(), Error> {
                     demo_path
                 }
             };
-            analyze_into(&track, &out, true, Some(&models), progress)
+            analyze_into(
+                &track,
+                &out,
+                true,
+                Some(&models),
+                Some(std::time::Duration::from_secs_f64(fit_seconds)),
+                progress,
+            )
+        }
+        Command::Eval {
+            corpus,
+            json,
+            timbre: true,
+            fit_seconds,
+            ..
+        } => {
+            let started = Instant::now();
+            let songs = eval::corpus_songs(&corpus)?;
+            println!("{}", eval::hands::header());
+            let scores = eval::hands::run(
+                &songs,
+                std::time::Duration::from_secs_f64(fit_seconds),
+                &|s| println!("{}", eval::hands::row(s)),
+            )?;
+            println!("{}", eval::hands::summary(&scores));
+            println!(
+                "{} parts of {} songs in {:.1} s",
+                scores.len(),
+                songs.len(),
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&scores).map_err(|e| Error::Internal {
+                    stage: "eval",
+                    detail: e.to_string(),
+                })?;
+                session::write_atomic(&path, text.as_bytes())?;
+            }
+            Ok(())
         }
         Command::Eval {
             corpus,
             json,
             profile_only,
             models,
+            ..
         } => {
             let started = Instant::now();
             let options = eval::Options {
@@ -438,6 +499,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             eprintln!("demo song written to {}", out.display());
             Ok(())
         }
+    }
+}
+
+/// A non-negative, finite number of seconds.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds between 0 and 86400"
+        )),
     }
 }
 

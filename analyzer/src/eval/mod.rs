@@ -2,6 +2,7 @@
 //! `shared/corpus/build`) and scores it with the standard metrics of [`metrics`].
 
 pub mod ear;
+pub mod hands;
 pub mod metrics;
 
 use std::path::{Path, PathBuf};

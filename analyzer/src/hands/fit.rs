@@ -1,0 +1,546 @@
+//! Timbre matching: the nearest preset of the element's role, then its parameters fitted so
+//! that the element's notes, played through the engine, sound like the stem.
+//!
+//! 1. **Excerpts.** Up to [`EXCERPTS`] note-aligned windows of the stem, one per equal slice
+//!    of the song (the loudest note of the slice, so each excerpt is the part itself rather
+//!    than what leaked into its stem), from 30 ms before the onset to 250 ms after the release
+//!    (at most [`EXCERPT_MAX_S`]). Each is rendered with [`PREROLL_S`] of the notes before it,
+//!    so release tails and legato arrive as they do in the song.
+//! 2. **Loss.** The log-mel spectral distance ([`super::mel`]) at two resolutions (≈ 46 ms and
+//!    ≈ 12 ms windows: timbre and attack), averaged over the excerpts' active frames.
+//! 3. **Nearest preset.** Every preset of the role, level-matched (RMS over the excerpts), is
+//!    scored; the lowest loss starts the fit.
+//! 4. **Fit.** CMA-ES ([`super::cmaes`]) over the preset's sound-shaping parameters (which ones
+//!    depends on the voice type), normalised by their ranges, until the time budget is spent.
+//!    A drum kit is fitted class by class on hits of that class, each class with its share of
+//!    the budget.
+//!
+//! Pitched parts are fitted at 22.05 kHz (their timbre below 11 kHz; half the cost), drum
+//! kits at the stem's rate (hats and cymbals live above 11 kHz).
+
+use std::time::{Duration, Instant};
+
+use auralis_engine::bank::Preset;
+use auralis_engine::drums::DrumClass;
+use auralis_engine::params::{Values, P};
+use auralis_engine::render::{render_with, NoteSpec};
+use auralis_engine::Synth;
+
+use super::cmaes;
+use super::mel::{distance_of_powers, MelSpec};
+
+/// Excerpts per part (per drum class).
+pub const EXCERPTS: usize = 8;
+/// Longest excerpt, seconds.
+pub const EXCERPT_MAX_S: f64 = 1.2;
+/// Notes rendered before an excerpt, seconds.
+pub const PREROLL_S: f64 = 0.5;
+/// Rate pitched parts are fitted at, Hz.
+pub const PITCHED_FIT_RATE: u32 = 22_050;
+
+/// A part to fit: its stem (mono) and its notes.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    /// Element role (`bass`, `vocals`, `lead`, `keys`, `guitar`, `other`, `drums`).
+    pub role: &'a str,
+    /// Sample rate of `audio`, Hz.
+    pub rate: u32,
+    /// The stem, mono.
+    pub audio: &'a [f32],
+    /// The part's notes (General MIDI drum notes for drums).
+    pub notes: &'a [NoteSpec],
+}
+
+/// What the fit found.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// Name of the preset the fit started from.
+    pub preset: String,
+    /// The preset's values, level-matched (what "the nearest preset alone" plays).
+    pub preset_values: Values,
+    /// The fitted values.
+    pub values: Values,
+    /// Loss of the level-matched preset on the excerpts, dB.
+    pub loss_before: f64,
+    /// Loss of the fitted patch, dB.
+    pub loss_after: f64,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Loss evaluations spent.
+    pub evaluations: usize,
+}
+
+/// The bank roles that may rebuild an element of `role`, best first.
+pub fn candidate_roles(role: &str) -> &'static [&'static str] {
+    match role {
+        "bass" => &["bass"],
+        "vocals" => &["vocals", "lead"],
+        "lead" => &["lead", "vocals"],
+        "keys" => &["keys", "other"],
+        "guitar" => &["guitar", "other"],
+        "drums" => &["drums"],
+        _ => &["other", "keys", "guitar"],
+    }
+}
+
+struct Excerpt {
+    /// Notes, times relative to the render's start.
+    notes: Vec<NoteSpec>,
+    /// Samples to render, and where the compared window starts in them.
+    render_len: usize,
+    offset: usize,
+    /// The stem's mel powers over the window, at both resolutions.
+    reference: [Vec<f32>; 2],
+    /// The stem's window (for level matching).
+    rms: f64,
+}
+
+/// Renders excerpts and scores them.
+struct Objective {
+    synth: Synth,
+    specs: [MelSpec; 2],
+    excerpts: Vec<Excerpt>,
+}
+
+impl Objective {
+    fn new(rate: u32) -> Self {
+        let n_fft = ((rate as f64 * 0.0464) as usize).next_power_of_two();
+        let mut synth = Synth::new(Values::default());
+        synth.allocate(rate as f32);
+        Self {
+            synth,
+            specs: [
+                MelSpec::new(rate, n_fft, n_fft / 4, 64),
+                MelSpec::new(rate, n_fft / 4, n_fft / 16, 32),
+            ],
+            excerpts: Vec::new(),
+        }
+    }
+
+    fn add_excerpts(
+        &mut self,
+        audio: &[f32],
+        rate: u32,
+        notes: &[NoteSpec],
+        chosen: &[usize],
+        max_s: f64,
+    ) {
+        let at = |s: f64| ((s.max(0.0) * rate as f64) as usize).min(audio.len());
+        for &i in chosen {
+            let n = &notes[i];
+            let len_s = (n.end_s - n.start_s + 0.25).clamp(0.25, max_s);
+            let w0 = at(n.start_s - 0.03);
+            let w1 = at(n.start_s + len_s);
+            if w1 <= w0 + rate as usize / 20 {
+                continue;
+            }
+            let r0 = w0.saturating_sub((PREROLL_S * rate as f64) as usize);
+            let t0 = r0 as f64 / rate as f64;
+            let t1 = w1 as f64 / rate as f64;
+            let ex_notes: Vec<NoteSpec> = notes
+                .iter()
+                .filter(|m| m.start_s < t1 && m.end_s > t0)
+                .map(|m| NoteSpec {
+                    start_s: (m.start_s - t0).max(0.0),
+                    end_s: m.end_s - t0,
+                    ..*m
+                })
+                .collect();
+            let window = &audio[w0..w1];
+            let rms = (window.iter().map(|x| (*x as f64).powi(2)).sum::<f64>()
+                / window.len() as f64)
+                .sqrt();
+            let reference = [self.specs[0].powers(window), self.specs[1].powers(window)];
+            self.excerpts.push(Excerpt {
+                notes: ex_notes,
+                render_len: w1 - r0,
+                offset: w0 - r0,
+                reference,
+                rms,
+            });
+        }
+    }
+
+    /// Mono renders of the excerpts `which` with `values`.
+    fn render(&mut self, values: &Values, which: &[usize]) -> Vec<Vec<f32>> {
+        which
+            .iter()
+            .map(|&e| {
+                let ex = &self.excerpts[e];
+                let [l, r] = render_with(&mut self.synth, values, &ex.notes, ex.render_len);
+                l[ex.offset..]
+                    .iter()
+                    .zip(&r[ex.offset..])
+                    .map(|(a, b)| 0.5 * (a + b))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Loss over the excerpts `which`: mean distance over both resolutions, weighted by
+    /// active frames.
+    fn loss(&mut self, values: &Values, which: &[usize]) -> f64 {
+        let renders = self.render(values, which);
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (y, &e) in renders.iter().zip(which) {
+            for r in 0..2 {
+                let bands = self.specs[r].bands();
+                let c = self.specs[r].powers(y);
+                if let Some((d, frames)) =
+                    distance_of_powers(&self.excerpts[e].reference[r], &c, bands)
+                {
+                    sum += d * frames as f64;
+                    n += frames;
+                }
+            }
+        }
+        if n == 0 {
+            f64::INFINITY
+        } else {
+            sum / n as f64
+        }
+    }
+
+    /// Sets `level` so the renders' RMS matches the stem's over `which`.
+    fn match_level(&mut self, values: &mut Values, level: P, which: &[usize]) {
+        let renders = self.render(values, which);
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        for (y, &e) in renders.iter().zip(which) {
+            num += self.excerpts[e].rms.powi(2) * y.len() as f64;
+            den += y.iter().map(|x| (*x as f64).powi(2)).sum::<f64>();
+        }
+        if den > 0.0 && num > 0.0 {
+            let gain_db = 10.0 * (num / den).log10();
+            values.set(level, values.get(level) + gain_db as f32);
+        }
+    }
+}
+
+/// Picks up to `k` notes among `idx` (sorted by start), the loudest in each of `k` equal
+/// slices of time.
+fn pick_notes(audio: &[f32], rate: u32, notes: &[NoteSpec], idx: &[usize], k: usize) -> Vec<usize> {
+    if idx.is_empty() {
+        return Vec::new();
+    }
+    let (t0, t1) = (
+        notes[idx[0]].start_s,
+        notes[idx[idx.len() - 1]].start_s + 1e-6,
+    );
+    let loudness = |n: &NoteSpec| {
+        let a = ((n.start_s.max(0.0)) * rate as f64) as usize;
+        let b = (((n.start_s + (n.end_s - n.start_s).min(0.3) + 0.05) * rate as f64) as usize)
+            .min(audio.len());
+        if b <= a {
+            return 0.0;
+        }
+        audio[a..b].iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / (b - a) as f64
+    };
+    let mut out = Vec::new();
+    for s in 0..k {
+        let lo = t0 + (t1 - t0) * s as f64 / k as f64;
+        let hi = t0 + (t1 - t0) * (s + 1) as f64 / k as f64;
+        if let Some(&best) = idx
+            .iter()
+            .filter(|&&i| notes[i].start_s >= lo && notes[i].start_s < hi)
+            .max_by(|&&a, &&b| loudness(&notes[a]).total_cmp(&loudness(&notes[b])))
+        {
+            out.push(best);
+        }
+    }
+    out
+}
+
+/// The parameters fitted for a pitched patch with `v`'s voice type and sources.
+fn pitched_params(v: &Values) -> Vec<P> {
+    let mut p = vec![P::Level, P::FilterCutoff];
+    match v.index(P::VoiceType) {
+        1 => p.extend([
+            P::PluckDecay,
+            P::PluckBrightness,
+            P::PluckExcite,
+            P::AmpRelease,
+            P::Osc2Level,
+        ]),
+        2 => p.extend([
+            P::FormantVowel,
+            P::FormantShift,
+            P::FormantBreath,
+            P::AmpAttack,
+            P::AmpRelease,
+            P::Lfo1Pitch,
+        ]),
+        _ => {
+            p.extend([
+                P::FilterResonance,
+                P::FilterEnvAmount,
+                P::FenvDecay,
+                P::FenvSustain,
+                P::AmpAttack,
+                P::AmpDecay,
+                P::AmpSustain,
+                P::AmpRelease,
+                P::Osc2Level,
+                P::NoiseLevel,
+                P::SubLevel,
+            ]);
+            if v.index(P::Osc1Wave) == 3 {
+                p.push(P::Osc1Pw);
+            }
+            if v.index(P::UnisonVoices) > 1 {
+                p.push(P::UnisonDetune);
+            }
+            if v.get(P::FmAmount) > 0.0 || v.get(P::MenvFm) > 0.0 {
+                p.extend([P::FmAmount, P::MenvFm, P::MenvDecay]);
+            }
+            if v.index(P::FilterType) == 3 {
+                p.push(P::FilterDrive);
+            }
+        }
+    }
+    p
+}
+
+/// Which drum classes a group takes.
+type ClassFilter = fn(DrumClass) -> bool;
+
+/// Drum classes fitted separately: the notes they take and their parameters.
+fn drum_groups() -> Vec<(ClassFilter, Vec<P>)> {
+    vec![
+        (
+            |c| c == DrumClass::Kick,
+            vec![
+                P::KickTune,
+                P::KickSweep,
+                P::KickSweepTime,
+                P::KickDecay,
+                P::KickClick,
+                P::KickDrive,
+                P::KickLevel,
+            ],
+        ),
+        (
+            |c| c == DrumClass::Snare,
+            vec![
+                P::SnareTune,
+                P::SnareToneDecay,
+                P::SnareNoiseDecay,
+                P::SnareNoiseHz,
+                P::SnareTone,
+                P::SnareLevel,
+            ],
+        ),
+        (
+            |c| c == DrumClass::Clap,
+            vec![P::ClapHz, P::ClapDecay, P::ClapSpread, P::ClapLevel],
+        ),
+        (
+            |c| matches!(c, DrumClass::ClosedHat | DrumClass::OpenHat),
+            vec![
+                P::HatTune,
+                P::HatHp,
+                P::HatNoise,
+                P::HatClosedDecay,
+                P::HatOpenDecay,
+                P::HatLevel,
+            ],
+        ),
+        (
+            |c| matches!(c, DrumClass::Crash | DrumClass::Ride),
+            vec![P::CymbalDecay, P::CymbalLevel],
+        ),
+        (
+            |c| matches!(c, DrumClass::Tom(_)),
+            vec![P::TomTune, P::TomDecay, P::TomLevel],
+        ),
+    ]
+}
+
+/// Runs CMA-ES over `params` of `values` on the excerpts `which` for `budget`.
+fn optimise(
+    obj: &mut Objective,
+    values: &mut Values,
+    params: &[P],
+    which: &[usize],
+    budget: Duration,
+    seed: u64,
+) -> (f64, usize) {
+    let started = Instant::now();
+    let base = *values;
+    let start: Vec<f64> = params
+        .iter()
+        .map(|p| p.spec().to_normalized(base.get(*p)) as f64)
+        .collect();
+    let apply = |x: &[f64]| {
+        let mut v = base;
+        for (p, &t) in params.iter().zip(x) {
+            v.set(*p, p.spec().from_normalized(t as f32));
+        }
+        v
+    };
+    let best = cmaes::minimize(
+        &start,
+        0.15,
+        seed,
+        &mut |x| obj.loss(&apply(x), which),
+        &mut |_| started.elapsed() >= budget,
+    );
+    *values = apply(&best.x);
+    (best.loss, best.evaluations)
+}
+
+/// Finds the nearest preset of the part's role and fits it within `budget`; `None` when the
+/// part has no notes, no bank preset fits its role, or its stem is silent where it plays.
+pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<Fit> {
+    let started = Instant::now();
+    let drums = part.role == "drums";
+    let resampled;
+    let (audio, rate) = if !drums && part.rate != PITCHED_FIT_RATE {
+        resampled = crate::resample::resample(part.audio, part.rate, PITCHED_FIT_RATE).ok()?;
+        (&resampled[..], PITCHED_FIT_RATE)
+    } else {
+        (part.audio, part.rate)
+    };
+    let mut notes: Vec<NoteSpec> = part.notes.to_vec();
+    notes.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    let mut obj = Objective::new(rate);
+    // Excerpt groups: one for a pitched part; one per drum class present.
+    let mut groups: Vec<(Vec<P>, Vec<usize>)> = Vec::new();
+    if drums {
+        for (takes, params) in drum_groups() {
+            let idx: Vec<usize> = (0..notes.len())
+                .filter(|&i| DrumClass::of_note(notes[i].pitch).is_some_and(takes))
+                .collect();
+            let chosen = pick_notes(audio, rate, &notes, &idx, EXCERPTS);
+            let first = obj.excerpts.len();
+            obj.add_excerpts(audio, rate, &notes, &chosen, 0.5);
+            if obj.excerpts.len() > first {
+                groups.push((params, (first..obj.excerpts.len()).collect()));
+            }
+        }
+    } else {
+        let idx: Vec<usize> = (0..notes.len())
+            .filter(|&i| notes[i].end_s - notes[i].start_s >= 0.06)
+            .collect();
+        let chosen = pick_notes(audio, rate, &notes, &idx, EXCERPTS);
+        obj.add_excerpts(audio, rate, &notes, &chosen, EXCERPT_MAX_S);
+        groups.push((Vec::new(), (0..obj.excerpts.len()).collect()));
+    }
+    let all: Vec<usize> = (0..obj.excerpts.len()).collect();
+    if all.is_empty() || obj.excerpts.iter().all(|e| e.rms <= 0.0) {
+        return None;
+    }
+
+    // Nearest preset, level-matched.
+    let roles = candidate_roles(part.role);
+    let mut best: Option<(f64, &Preset, Values)> = None;
+    for preset in bank.iter().filter(|p| roles.contains(&p.role.as_str())) {
+        let Ok(mut v) = preset.patch.values() else {
+            continue;
+        };
+        if drums {
+            for (params, which) in &groups {
+                if let Some(level) = params.last() {
+                    obj.match_level(&mut v, *level, which);
+                }
+            }
+        } else {
+            obj.match_level(&mut v, P::Level, &all);
+        }
+        let loss = obj.loss(&v, &all);
+        if best.as_ref().is_none_or(|b| loss < b.0) {
+            best = Some((loss, preset, v));
+        }
+    }
+    let (loss_before, preset, preset_values) = best?;
+
+    // Fit.
+    let mut values = preset_values;
+    let mut evaluations = 0;
+    let left = budget.saturating_sub(started.elapsed());
+    let total_excerpts: usize = groups.iter().map(|g| g.1.len()).sum();
+    for (k, (params, which)) in groups.iter().enumerate() {
+        let params = if drums {
+            params.clone()
+        } else {
+            pitched_params(&values)
+        };
+        let share = left.mul_f64(which.len() as f64 / total_excerpts.max(1) as f64);
+        let (_, e) = optimise(
+            &mut obj,
+            &mut values,
+            &params,
+            which,
+            share,
+            seed.wrapping_add(k as u64),
+        );
+        evaluations += e;
+    }
+    let loss_after = obj.loss(&values, &all);
+    // The fit never leaves the part worse than its preset (each group only improves its own
+    // excerpts; a drum class's level may still move another's excerpt).
+    let (values, loss_after) = if loss_after <= loss_before {
+        (values, loss_after)
+    } else {
+        (preset_values, loss_before)
+    };
+    Some(Fit {
+        preset: preset.name.clone(),
+        preset_values,
+        values,
+        loss_before,
+        loss_after,
+        seconds: started.elapsed().as_secs_f64(),
+        evaluations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auralis_engine::render::render;
+
+    /// A part rendered by a known patch is fitted back closer than its nearest preset.
+    #[test]
+    fn fitting_recovers_a_rendered_part() {
+        let rate = 22_050u32;
+        let mut truth = Values::default();
+        truth.set(P::VoiceMode, 1.0);
+        truth.set(P::Osc1Wave, 1.0);
+        truth.set(P::FilterCutoff, 900.0);
+        truth.set(P::FilterEnvAmount, 2.5);
+        truth.set(P::FenvDecay, 150.0);
+        truth.set(P::AmpDecay, 400.0);
+        truth.set(P::AmpSustain, 0.5);
+        truth.set(P::Level, -12.0);
+        let notes: Vec<NoteSpec> = (0..24)
+            .map(|i| NoteSpec {
+                start_s: 0.25 * i as f64,
+                end_s: 0.25 * i as f64 + 0.18,
+                pitch: [33u8, 36, 40, 43][i % 4],
+                velocity: 0.9,
+            })
+            .collect();
+        let [l, r] = render(&truth, &notes, rate as f32, rate as usize * 7);
+        let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+        let bank = auralis_engine::bank::presets();
+        let part = Part {
+            role: "bass",
+            rate,
+            audio: &mono,
+            notes: &notes,
+        };
+        let fit = fit(&part, &bank, Duration::from_secs(6), 1).unwrap();
+        eprintln!(
+            "fit: {} → {} ({}, {} evals)",
+            fit.loss_before, fit.loss_after, fit.preset, fit.evaluations
+        );
+        assert!(
+            fit.loss_after < 0.6 * fit.loss_before,
+            "{} → {} ({})",
+            fit.loss_before,
+            fit.loss_after,
+            fit.preset
+        );
+        assert!(fit.loss_after < 4.0, "{}", fit.loss_after);
+    }
+}

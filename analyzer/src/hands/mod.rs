@@ -1,0 +1,224 @@
+//! HANDS: a synth patch per element, matched to its stem, and the element rendered with it.
+//!
+//! For every element with a stem and a MIDI file, [`fit::fit`] chooses the nearest preset of
+//! its role from the bank (`presets/bank.json`, embedded in the engine) and fits its
+//! parameters; the element's notes are then rendered through the engine — the same code the
+//! Instrument plugin plays — to `render/<element>.wav`. Each element in `session.json`
+//! gains `preset`, `patch`, `fit` (`{loss_before, loss_after, seconds, evaluations}`, losses
+//! in dB of log-mel distance) and `render`.
+//!
+//! Elements are fitted in parallel (one per core); the time budget is for the whole song.
+
+pub mod cmaes;
+pub mod fit;
+pub mod mel;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use auralis_engine::render::{render_with, NoteSpec};
+use auralis_engine::{Patch, Synth, Values};
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::session::{PendingFile, Session, StageRecord};
+
+/// Folder of the renders inside a session.
+pub const RENDER_DIR: &str = "render";
+
+/// Options of the HANDS stage.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Fitting time for the whole song (all elements), wall clock.
+    pub budget: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            budget: Duration::from_secs(40),
+        }
+    }
+}
+
+/// Mono mix-down of interleaved stereo.
+pub fn mono(stereo: &[f32]) -> Vec<f32> {
+    stereo
+        .chunks_exact(2)
+        .map(|f| 0.5 * (f[0] + f[1]))
+        .collect()
+}
+
+/// The notes of a MIDI file as the engine plays them.
+pub fn read_notes(path: &Path) -> Result<Vec<NoteSpec>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
+    let notes = crate::midi::read_notes(&bytes).map_err(|detail| Error::Malformed {
+        path: path.into(),
+        detail,
+    })?;
+    Ok(notes
+        .iter()
+        .map(|n| NoteSpec {
+            start_s: n.start_s,
+            end_s: n.end_s,
+            pitch: n.pitch,
+            velocity: n.velocity as f32 / 127.0,
+        })
+        .collect())
+}
+
+/// Renders `notes` with `values` at `rate` for `frames` frames (interleaved stereo).
+pub fn render_part(values: &Values, notes: &[NoteSpec], rate: u32, frames: usize) -> Vec<f32> {
+    let mut synth = Synth::new(*values);
+    synth.allocate(rate as f32);
+    let [l, r] = render_with(&mut synth, values, notes, frames);
+    l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]).collect()
+}
+
+/// Writes interleaved stereo as a 32-bit float WAV, atomically.
+pub fn write_wav(path: &Path, rate: u32, stereo: &[f32]) -> Result<()> {
+    let pending = PendingFile::new(path);
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let io = |e: hound::Error| Error::Io {
+        path: path.to_path_buf(),
+        action: "writing",
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut w = hound::WavWriter::create(pending.path(), spec).map_err(io)?;
+    for &x in stereo {
+        w.write_sample(x).map_err(io)?;
+    }
+    w.finalize().map_err(io)?;
+    pending.commit()
+}
+
+/// What one element's fit produced.
+struct Done {
+    index: usize,
+    fit: Option<fit::Fit>,
+}
+
+/// Runs the stage on a session whose elements have stems and MIDI files in `dir`.
+pub fn run(
+    session: &mut Session,
+    dir: &Path,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<StageRecord> {
+    let started = Instant::now();
+    let bank = auralis_engine::bank::presets();
+    let jobs: Vec<(usize, String, String, String, String)> = session
+        .elements
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            Some((
+                i,
+                e.name.clone(),
+                e.role.clone(),
+                e.stem.clone()?,
+                e.midi.clone()?,
+            ))
+        })
+        .collect();
+    let render_dir = dir.join(RENDER_DIR);
+    std::fs::create_dir_all(&render_dir).map_err(|e| Error::io(&render_dir, "creating", e))?;
+    let workers = crate::spectrum::workers().min(jobs.len()).max(1);
+    let per_element = options
+        .budget
+        .mul_f64(workers as f64 / jobs.len().max(1) as f64);
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let results: Mutex<Vec<Result<Done>>> = Mutex::new(Vec::new());
+    progress.update("fit", 0.0, "timbre matching");
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some((index, name, role, stem, midi)) = jobs.get(k) else {
+                    break;
+                };
+                let out = (|| -> Result<Done> {
+                    let (rate, stereo) = crate::decode::read_stereo(&dir.join(stem))?;
+                    let frames = stereo.len() / 2;
+                    let audio = mono(&stereo);
+                    drop(stereo);
+                    let notes = read_notes(&dir.join(midi))?;
+                    let part = fit::Part {
+                        role,
+                        rate,
+                        audio: &audio,
+                        notes: &notes,
+                    };
+                    let found = fit::fit(&part, &bank, per_element, 1 + *index as u64);
+                    if let Some(f) = &found {
+                        let rendered = render_part(&f.values, &notes, rate, frames);
+                        write_wav(&render_dir.join(format!("{name}.wav")), rate, &rendered)?;
+                    }
+                    Ok(Done {
+                        index: *index,
+                        fit: found,
+                    })
+                })();
+                let n = finished.fetch_add(1, Ordering::SeqCst) + 1;
+                progress.update("fit", n as f64 / jobs.len() as f64, name);
+                if let Ok(mut r) = results.lock() {
+                    r.push(out);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_default();
+    let mut fitted = 0;
+    for r in results {
+        let done = r?;
+        let Some(f) = done.fit else {
+            continue;
+        };
+        let e = &mut session.elements[done.index];
+        let patch = Patch::from_values(&format!("{} ({})", e.name, f.preset), &f.values);
+        e.extra.insert("preset".into(), json!(f.preset));
+        e.extra.insert(
+            "patch".into(),
+            serde_json::to_value(&patch).unwrap_or_default(),
+        );
+        e.extra.insert(
+            "fit".into(),
+            json!({
+                "loss_before": round3(f.loss_before),
+                "loss_after": round3(f.loss_after),
+                "seconds": round3(f.seconds),
+                "evaluations": f.evaluations,
+            }),
+        );
+        e.extra.insert(
+            "render".into(),
+            json!(format!("{RENDER_DIR}/{}.wav", e.name)),
+        );
+        fitted += 1;
+    }
+    progress.update("fit", 1.0, "done");
+    Ok(StageRecord {
+        name: "fit".into(),
+        version: "1".into(),
+        parameters: json!({
+            "budget_s": options.budget.as_secs_f64(),
+            "presets": bank.len(),
+            "elements_fitted": fitted,
+            "loss": "log-mel spectral distance, dB (46 ms and 12 ms windows)",
+        }),
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
