@@ -165,6 +165,41 @@ impl Ladder {
     }
 }
 
+/// A peaking EQ band (RBJ Audio EQ Cookbook, R. Bristow-Johnson), normalised biquad
+/// coefficients `[b0, b1, b2, a1, a2]`.
+pub fn peaking(freq_hz: f32, q: f32, gain_db: f32, sample_rate: f32) -> [f32; 5] {
+    let a = 10f64.powf(gain_db as f64 / 40.0);
+    let w0 = std::f64::consts::TAU * (freq_hz as f64 / sample_rate as f64).min(0.49);
+    let alpha = w0.sin() / (2.0 * q as f64);
+    let cos = w0.cos();
+    let a0 = 1.0 + alpha / a;
+    [
+        ((1.0 + alpha * a) / a0) as f32,
+        (-2.0 * cos / a0) as f32,
+        ((1.0 - alpha * a) / a0) as f32,
+        (-2.0 * cos / a0) as f32,
+        ((1.0 - alpha / a) / a0) as f32,
+    ]
+}
+
+/// A biquad's state (transposed direct form II).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Biquad {
+    s1: f32,
+    s2: f32,
+}
+
+impl Biquad {
+    /// Filters one sample with coefficients `c` (`[b0, b1, b2, a1, a2]`).
+    #[inline]
+    pub fn tick(&mut self, x: f32, c: &[f32; 5]) -> f32 {
+        let y = c[0] * x + self.s1;
+        self.s1 = c[1] * x - c[3] * y + self.s2;
+        self.s2 = c[2] * x - c[4] * y;
+        y
+    }
+}
+
 /// A smooth saturator shaped like tanh: the [3/2] Padé approximant x(27 + x²)/(27 + 9x²),
 /// which reaches ±1 with zero slope at |x| = 3 and is held there. Within 2.5 % of tanh,
 /// exact to third order at 0 (so small signals see the linear filter), and a fraction of the
@@ -262,6 +297,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn peaking_band_has_its_gain_at_the_centre_and_none_far_away() {
+        let rate = 48_000.0f64;
+        let c = peaking(1000.0, std::f32::consts::SQRT_2, 9.0, rate as f32);
+        let mut bq = Biquad::default();
+        let at = |f: f64, bq: &mut Biquad| {
+            *bq = Biquad::default();
+            20.0 * measured_gain(f, rate, |x| bq.tick(x, &c)).log10()
+        };
+        assert!((at(1000.0, &mut bq) - 9.0).abs() < 0.05);
+        assert!(at(50.0, &mut bq).abs() < 0.3 && at(15_000.0, &mut bq).abs() < 0.3);
     }
 
     #[test]

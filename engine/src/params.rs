@@ -223,6 +223,18 @@ params! {
     BendRange = ("bend_range_st", "Pitch bend range", "st", int(0, 24, 2)),
     Level = ("level_db", "Level", "dB", lin(-60.0, 12.0, -6.0)),
     Pan = ("pan", "Pan", "", lin(-1.0, 1.0, 0.0)),
+    // The patch's tone EQ: peaking bands an octave wide (Q = √2) at octave centres, after the
+    // voices. It shapes the instrument's spectral envelope (a soundboard, a body, a cabinet).
+    Eq31 = ("eq_31_db", "EQ 31 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq63 = ("eq_63_db", "EQ 63 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq125 = ("eq_125_db", "EQ 125 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq250 = ("eq_250_db", "EQ 250 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq500 = ("eq_500_db", "EQ 500 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq1k = ("eq_1k_db", "EQ 1 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq2k = ("eq_2k_db", "EQ 2 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq4k = ("eq_4k_db", "EQ 4 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq8k = ("eq_8k_db", "EQ 8 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Eq16k = ("eq_16k_db", "EQ 16 kHz", "dB", lin(-24.0, 24.0, 0.0)),
     // Plucked string (voice_type = pluck): the oscillators excite it.
     /// Time for the string to fall by 60 dB at C4 (lower notes ring longer).
     PluckDecay = ("pluck_decay_ms", "Pluck decay", "ms", log(20.0, 20_000.0, 1500.0)),
@@ -272,6 +284,20 @@ params! {
 
 /// Number of parameters.
 pub const COUNT: usize = SPECS.len();
+
+/// The tone EQ's gain parameters, low to high, and their centre frequencies, Hz.
+pub const EQ_BANDS: [(P, f32); 10] = [
+    (P::Eq31, 31.25),
+    (P::Eq63, 62.5),
+    (P::Eq125, 125.0),
+    (P::Eq250, 250.0),
+    (P::Eq500, 500.0),
+    (P::Eq1k, 1000.0),
+    (P::Eq2k, 2000.0),
+    (P::Eq4k, 4000.0),
+    (P::Eq8k, 8000.0),
+    (P::Eq16k, 16000.0),
+];
 
 impl P {
     /// This parameter's table entry.

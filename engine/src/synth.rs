@@ -12,6 +12,8 @@
 use std::sync::Arc;
 
 use crate::drums::DrumKit;
+use crate::filter::{peaking, Biquad};
+use crate::params::EQ_BANDS;
 use crate::params::{Kind, Values, P, SPECS};
 use crate::voice::{Control, Voice, CONTROL_PERIOD};
 use crate::wavetable::WaveTables;
@@ -80,6 +82,10 @@ pub struct Synth {
     stack: [u8; NOTE_STACK],
     stack_len: usize,
     kit: DrumKit,
+    /// The tone EQ: gains its coefficients were made for, coefficients, state per channel.
+    eq_gains: [f32; EQ_BANDS.len()],
+    eq_coefs: [[f32; 5]; EQ_BANDS.len()],
+    eq_state: [[Biquad; EQ_BANDS.len()]; 2],
     /// DC blocker state per channel: last input, last output.
     dc: [(f32, f32); 2],
     dc_pole: f32,
@@ -101,6 +107,9 @@ impl Synth {
             stack: [0; NOTE_STACK],
             stack_len: 0,
             kit: DrumKit::default(),
+            eq_gains: [0.0; EQ_BANDS.len()],
+            eq_coefs: [[1.0, 0.0, 0.0, 0.0, 0.0]; EQ_BANDS.len()],
+            eq_state: [[Biquad::default(); EQ_BANDS.len()]; 2],
             dc: [(0.0, 0.0); 2],
             dc_pole: 0.0,
         }
@@ -145,6 +154,19 @@ impl Synth {
         self.stack_len = 0;
         self.kit.reset();
         self.dc = [(0.0, 0.0); 2];
+        self.eq_state = [[Biquad::default(); EQ_BANDS.len()]; 2];
+        self.update_eq();
+    }
+
+    /// Recomputes the tone EQ's coefficients where its gains moved.
+    fn update_eq(&mut self) {
+        for (k, (p, freq)) in EQ_BANDS.iter().enumerate() {
+            let g = self.current.get(*p);
+            if g != self.eq_gains[k] && self.sample_rate > 0.0 {
+                self.eq_gains[k] = g;
+                self.eq_coefs[k] = peaking(*freq, std::f32::consts::SQRT_2, g, self.sample_rate);
+            }
+        }
     }
 
     /// Replaces every value at once, unsmoothed (loading a patch).
@@ -202,6 +224,22 @@ impl Synth {
             }
             self.kit
                 .render(&tables, &mut left[i..end], &mut right[i..end]);
+            // Tone EQ: bands at 0 dB (and above 0.45 of the rate) are skipped, so a patch
+            // without EQ renders exactly as the voices made it.
+            for (k, (_, freq)) in EQ_BANDS.iter().enumerate() {
+                if self.eq_gains[k].abs() < 1e-3 || *freq > 0.45 * self.sample_rate {
+                    continue;
+                }
+                let c = self.eq_coefs[k];
+                for (buf, states) in [&mut left[i..end], &mut right[i..end]]
+                    .into_iter()
+                    .zip(self.eq_state.iter_mut())
+                {
+                    for x in buf.iter_mut() {
+                        *x = states[k].tick(*x, &c);
+                    }
+                }
+            }
             let pole = self.dc_pole;
             for (buf, state) in [&mut left[i..end], &mut right[i..end]]
                 .into_iter()
@@ -243,6 +281,7 @@ impl Synth {
                 next
             };
         }
+        self.update_eq();
         let ctl = control(&self.current, tables, self.sample_rate, self.bend);
         for v in self.voices.iter_mut().filter(|v| v.is_active()) {
             v.control(&ctl);

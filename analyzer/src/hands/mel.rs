@@ -30,6 +30,8 @@ pub struct MelSpec {
     window: Vec<f32>,
     /// Per band: first bin and the triangle's weights from there.
     filters: Vec<(usize, Vec<f32>)>,
+    /// Centre frequency of each band, Hz.
+    centres: Vec<f64>,
     input: Vec<f32>,
     output: Vec<Complex32>,
     scratch: Vec<Complex32>,
@@ -84,6 +86,7 @@ impl MelSpec {
         let input = fft.make_input_vec();
         let output = fft.make_output_vec();
         let scratch = fft.make_scratch_vec();
+        let centres = edges[1..=bands].to_vec();
         Self {
             n_fft,
             hop,
@@ -91,6 +94,7 @@ impl MelSpec {
             fft,
             window,
             filters,
+            centres,
             input,
             output,
             scratch,
@@ -100,6 +104,11 @@ impl MelSpec {
     /// Number of bands.
     pub fn bands(&self) -> usize {
         self.bands
+    }
+
+    /// Centre frequency of each band, Hz.
+    pub fn centres(&self) -> &[f64] {
+        &self.centres
     }
 
     /// Mel band powers of every frame of `x`, frame-major (`frames × bands`).
@@ -139,6 +148,36 @@ pub fn distance(spec: &mut MelSpec, reference: &[f32], candidate: &[f32]) -> Opt
     let r = spec.powers(reference);
     let c = spec.powers(candidate);
     distance_of_powers(&r, &c, spec.bands())
+}
+
+/// Mean over the reference's active frames of the per-band difference reference − candidate,
+/// dB (floored as [`distance`] floors), with the number of frames; what a static EQ would
+/// have to add to the candidate.
+pub fn mean_difference(r: &[f32], c: &[f32], bands: usize) -> Option<(Vec<f64>, usize)> {
+    let frames = (r.len() / bands).min(c.len() / bands);
+    let frame_power = |t: usize| -> f64 {
+        r[t * bands..(t + 1) * bands]
+            .iter()
+            .map(|&p| p as f64)
+            .sum()
+    };
+    let loudest = (0..frames).map(frame_power).fold(0.0f64, f64::max);
+    let band_max = r[..frames * bands].iter().fold(0.0f32, |m, &p| m.max(p)) as f64;
+    if frames == 0 || loudest <= 0.0 || band_max <= 0.0 {
+        return None;
+    }
+    let active = loudest * 10f64.powf(-ACTIVE_DB / 10.0);
+    let floor = band_max * 10f64.powf(-FLOOR_DB / 10.0);
+    let mut sum = vec![0.0f64; bands];
+    let mut n = 0;
+    for t in (0..frames).filter(|&t| frame_power(t) >= active) {
+        for (b, s) in sum.iter_mut().enumerate() {
+            *s += 10.0
+                * ((r[t * bands + b] as f64 + floor) / (c[t * bands + b] as f64 + floor)).log10();
+        }
+        n += 1;
+    }
+    (n > 0).then(|| (sum.iter().map(|s| s / n as f64).collect(), n))
 }
 
 /// [`distance`] on band powers already computed (`frames × bands`, the shorter side sets the
