@@ -15,7 +15,7 @@ static A: AllocDisabler = AllocDisabler;
 const RATE: f32 = 48_000.0;
 
 /// A patch that runs every part of the voice: unison with spread, FM, PWM, the ladder with
-/// drive and envelope, a delayed vibrato, tremolo, glide, sub and noise.
+/// drive and envelope, a delayed vibrato, tremolo, glide, sub and noise, and the tone EQ.
 fn busy_patch() -> Values {
     let mut v = Values::default();
     v.set(P::Osc1Wave, 3.0); // pulse
@@ -42,6 +42,8 @@ fn busy_patch() -> Values {
     v.set(P::Lfo2Shape, 4.0);
     v.set(P::Glide, 40.0);
     v.set(P::AmpRelease, 120.0);
+    v.set(P::Eq125, 4.0);
+    v.set(P::Eq4k, -6.0);
     v
 }
 
