@@ -1,19 +1,26 @@
 //! Timbre matching: the nearest preset of the element's role, then its parameters fitted so
 //! that the element's notes, played through the engine, sound like the stem.
 //!
-//! 1. **Excerpts.** Up to [`EXCERPTS`] note-aligned windows of the stem, one per equal slice
-//!    of the song (the loudest note of the slice, so each excerpt is the part itself rather
-//!    than what leaked into its stem), from 30 ms before the onset to 250 ms after the release
-//!    (at most [`EXCERPT_MAX_S`]). Each is rendered with [`PREROLL_S`] of the notes before it,
-//!    so release tails and legato arrive as they do in the song.
-//! 2. **Loss.** The log-mel spectral distance ([`super::mel`]) at two resolutions (≈ 46 ms and
-//!    ≈ 12 ms windows: timbre and attack), averaged over the excerpts' active frames.
-//! 3. **Nearest preset.** Every preset of the role, level-matched (RMS over the excerpts), is
-//!    scored; the lowest loss starts the fit.
-//! 4. **Fit.** CMA-ES ([`super::cmaes`]) over the preset's sound-shaping parameters (which ones
-//!    depends on the voice type), normalised by their ranges, until the time budget is spent.
-//!    A drum kit is fitted class by class on hits of that class, each class with its share of
-//!    the budget.
+//! 1. **Excerpts.** Up to [`EXCERPTS`] + [`HELD_OUT`] note-aligned windows of the stem, one
+//!    per equal slice of the song (the loudest note of the slice, so each excerpt is the part
+//!    itself rather than what leaked into its stem), from 30 ms before the onset to 250 ms
+//!    after the release (at most [`EXCERPT_MAX_S`]). Each is rendered with [`PREROLL_S`] of
+//!    the notes before it, so release tails and legato arrive as they do in the song. Every
+//!    third excerpt is held out of the fit and only judges it.
+//! 2. **Loss.** The log-mel spectral distance ([`super::mel`]) at two resolutions (≈ 46 ms
+//!    windows with 128 bands, ≈ 12 ms with 64: timbre and attack), averaged over the
+//!    excerpts' active frames.
+//! 3. **Presets.** Every preset of the role, level-matched (RMS over the excerpts), is scored;
+//!    the [`SHORTLIST`] best get a short trial fit ([`TRIAL_SHARE`] of the budget together),
+//!    and the one that then sounds closest on the held-out excerpts is fitted on.
+//! 4. **Fit.** The patch's tone EQ is matched in closed form to the stem's average spectrum
+//!    (ten octave bands; kept only if it lowers the loss), then CMA-ES ([`super::cmaes`])
+//!    searches the sound-shaping parameters (which ones depends on the voice type),
+//!    normalised by their ranges, from the preset outwards, until the budget is spent; the EQ
+//!    is matched again for what moved. A drum kit is fitted class by class on hits of that
+//!    class, each with its share of the budget.
+//! 5. **Check.** The fitted patch is kept only if it is closer than the nearest preset on the
+//!    held-out excerpts; otherwise the nearest preset is the answer.
 //!
 //! Parts are fitted at the stem's rate: a patch's top octave (above 11 kHz at 44.1 kHz) is
 //! a fifth of the mel bands, and a fit blind to it leaves presets too bright or too dull there.
