@@ -121,6 +121,17 @@ add("Lead mono synth", "lead", "saw lead", ["fat", "warm"], voice_mode="mono", g
     filter_env_oct=2.0, filter_resonance=0.3, level_db=-10.0, **env("fenv", 5.0, 500.0, 0.4, 100.0),
     **env("amp", 3.0, 400.0, 0.9, 100.0))
 
+for pos, cut, tag in [(0.3, 2500.0, "soft"), (0.85, 5000.0, "vocal")]:
+    add(f"Wavetable lead {tag}", "lead", "wavetable lead", ["wavetable", "sustained", tag], voice_mode="mono",
+        glide_ms=25.0, osc1_wave="wavetable", osc1_wt_pos=pos, filter_cutoff_hz=cut, lfo1_rate_hz=5.0,
+        lfo1_pitch_ct=15.0, lfo1_delay_ms=250.0, level_db=-8.0, **env("amp", 5.0, 300.0, 0.9, 120.0))
+add("Wavetable bass", "bass", "wavetable bass", ["wavetable", "hollow"], voice_mode="mono", osc1_wave="wavetable",
+    osc1_wt_pos=0.7, sub_level=0.3, filter_cutoff_hz=900.0, filter_env_oct=2.0, level_db=-6.0,
+    **env("fenv", 1.0, 250.0, 0.3, 60.0), **env("amp", 1.0, 500.0, 0.9, 60.0))
+add("Wavetable pad", "other", "pad", ["wavetable", "sustained", "slow"], osc1_wave="wavetable", osc1_wt_pos=0.55,
+    unison_voices=3, unison_detune=12.0, unison_spread=0.8, filter_cutoff_hz=3000.0, level_db=-10.0,
+    **env("amp", 500.0, 800.0, 0.9, 1500.0))
+
 # ---------------------------------------------------------------- sung voice
 for i, (vowel, shift, breath, tag) in enumerate([
     (0.0, 0.0, 0.08, "aah male"), (0.0, 4.0, 0.12, "aah female"), (3.0, 0.0, 0.06, "ooh male"),

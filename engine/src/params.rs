@@ -116,7 +116,15 @@ impl ParamSpec {
 }
 
 /// Oscillator waveforms (the `osc1_wave` / `osc2_wave` options, in this order).
-pub const WAVES: &[&str] = &["sine", "saw", "square", "pulse", "triangle", "noise"];
+pub const WAVES: &[&str] = &[
+    "sine",
+    "saw",
+    "square",
+    "pulse",
+    "triangle",
+    "noise",
+    "wavetable",
+];
 /// Filter types (the `filter_type` options, in this order).
 pub const FILTERS: &[&str] = &["lowpass", "bandpass", "highpass", "ladder"];
 /// LFO shapes (the `lfo1_shape` / `lfo2_shape` options, in this order).
@@ -161,12 +169,15 @@ params! {
     Osc1Semi = ("osc1_semi", "Osc 1 semitones", "st", int(-12, 12, 0)),
     Osc1Fine = ("osc1_fine", "Osc 1 fine", "ct", lin(-100.0, 100.0, 0.0)),
     Osc1Pw = ("osc1_pw", "Osc 1 pulse width", "", lin(0.05, 0.95, 0.5)),
+    /// Position in the morphing wavetable (`wavetable` wave): 0 sine … 1 vowel-like.
+    Osc1WtPos = ("osc1_wt_pos", "Osc 1 wavetable position", "", lin(0.0, 1.0, 0.4)),
     Osc2Wave = ("osc2_wave", "Osc 2 wave", "", choice(WAVES, 1)),
     Osc2Level = ("osc2_level", "Osc 2 level", "", lin(0.0, 1.0, 0.0)),
     Osc2Octave = ("osc2_octave", "Osc 2 octave", "oct", int(-3, 3, 0)),
     Osc2Semi = ("osc2_semi", "Osc 2 semitones", "st", int(-12, 12, 0)),
     Osc2Fine = ("osc2_fine", "Osc 2 fine", "ct", lin(-100.0, 100.0, 0.0)),
     Osc2Pw = ("osc2_pw", "Osc 2 pulse width", "", lin(0.05, 0.95, 0.5)),
+    Osc2WtPos = ("osc2_wt_pos", "Osc 2 wavetable position", "", lin(0.0, 1.0, 0.4)),
     /// Phase modulation of osc 1 by osc 2 (two-operator FM: osc 2 is the modulator), radians.
     FmAmount = ("fm_amount", "FM amount", "rad", lin(0.0, 10.0, 0.0)),
     SubLevel = ("sub_level", "Sub level", "", lin(0.0, 1.0, 0.0)),

@@ -11,7 +11,7 @@
 use crate::env::{next_bipolar, Adsr, AdsrShape, Lfo, LfoShape};
 use crate::filter::{Ladder, LadderCoefs, Svf, SvfCoefs, SvfMode};
 use crate::params::{Values, P};
-use crate::wavetable::{increment, read, Shape, WaveTables};
+use crate::wavetable::{increment, read, Shape, WaveTables, MORPH_FRAMES};
 
 /// Samples between control ticks.
 pub const CONTROL_PERIOD: u32 = 16;
@@ -34,6 +34,8 @@ pub enum Wave {
     Triangle,
     /// White noise.
     Noise,
+    /// The morphing wavetable, read at `oscN_wt_pos`.
+    Wavetable,
 }
 
 impl Wave {
@@ -44,6 +46,7 @@ impl Wave {
             3 => Self::Pulse,
             4 => Self::Triangle,
             5 => Self::Noise,
+            6 => Self::Wavetable,
             _ => Self::Saw,
         }
     }
@@ -95,6 +98,8 @@ struct Frame {
     mip: [usize; 2],
     /// Pulse width as a phase offset (a full cycle is 2³²).
     pw: [u32; 2],
+    /// Wavetable: the frame below the position, and how far towards the next.
+    wt: [(usize, f32); 2],
     /// FM depth, in phase units per unit of osc 2's output.
     fm: f32,
     sub_level: f32,
@@ -351,6 +356,7 @@ impl Voice {
                 P::Osc1Semi,
                 P::Osc1Fine,
                 P::Osc1Pw,
+                P::Osc1WtPos,
             ),
             (
                 P::Osc2Wave,
@@ -359,9 +365,13 @@ impl Voice {
                 P::Osc2Semi,
                 P::Osc2Fine,
                 P::Osc2Pw,
+                P::Osc2WtPos,
             ),
         ];
-        for (k, (wave, level, oct, semi, fine, pw)) in oscs.into_iter().enumerate() {
+        for (k, (wave, level, oct, semi, fine, pw, pos)) in oscs.into_iter().enumerate() {
+            let x = v.get(pos).clamp(0.0, 1.0) * (MORPH_FRAMES - 1) as f32;
+            let i = (x as usize).min(MORPH_FRAMES - 2);
+            f.wt[k] = (i, x - i as f32);
             f.wave[k] = Wave::from_index(v.index(wave));
             f.level[k] = v.get(level);
             let note = base + 12.0 * v.get(oct) + v.get(semi) + 0.01 * v.get(fine);
@@ -490,8 +500,23 @@ impl Voice {
     pub(crate) fn render(&mut self, tables: &WaveTables, left: &mut [f32], right: &mut [f32]) {
         let f = self.frame;
         let tabs = [
-            table_for(tables, f.wave[0], f.mip[0]),
-            table_for(tables, f.wave[1], f.mip[1]),
+            table_for(tables, f.wave[0], f.mip[0], f.wt[0].0),
+            table_for(tables, f.wave[1], f.mip[1], f.wt[1].0),
+        ];
+        // The next wavetable frame (only read by the wavetable wave).
+        let next = [
+            tables.morph(f.wt[0].0 + 1, f.mip[0]),
+            tables.morph(f.wt[1].0 + 1, f.mip[1]),
+        ];
+        let ws = [
+            Wt {
+                next: next[0],
+                t: f.wt[0].1,
+            },
+            Wt {
+                next: next[1],
+                t: f.wt[1].1,
+            },
         ];
         let sub = tables.table(Shape::Saw, f.sub_mip);
         let half = 1u32 << 31;
@@ -510,6 +535,7 @@ impl Voice {
                 let o1 = osc(
                     f.wave[0],
                     tabs[0],
+                    &ws[0],
                     self.phases[0][0],
                     f.pw[0],
                     &mut self.noise,
@@ -532,6 +558,7 @@ impl Voice {
                     o2 = osc(
                         f.wave[1],
                         tabs[1],
+                        &ws[1],
                         self.phases[1][u],
                         f.pw[1],
                         &mut self.noise,
@@ -539,7 +566,7 @@ impl Voice {
                     self.phases[1][u] = self.phases[1][u].wrapping_add(f.inc[1][u]);
                 }
                 let ph1 = self.phases[0][u].wrapping_add((o2 * f.fm) as i64 as u32);
-                let o1 = osc(f.wave[0], tabs[0], ph1, f.pw[0], &mut self.noise);
+                let o1 = osc(f.wave[0], tabs[0], &ws[0], ph1, f.pw[0], &mut self.noise);
                 self.phases[0][u] = self.phases[0][u].wrapping_add(f.inc[0][u]);
                 let s = f.level[0] * o1 + f.level[1] * o2;
                 sl += s * f.pan[u].0;
@@ -639,8 +666,15 @@ impl Voice {
     }
 }
 
-fn table_for(tables: &WaveTables, wave: Wave, mip: usize) -> &[f32] {
+/// The wavetable wave's second frame and the share of it in the mix.
+struct Wt<'a> {
+    next: &'a [f32],
+    t: f32,
+}
+
+fn table_for(tables: &WaveTables, wave: Wave, mip: usize, frame: usize) -> &[f32] {
     match wave {
+        Wave::Wavetable => tables.morph(frame, mip),
         Wave::Sine if mip < tables.levels() => tables.sine(),
         Wave::Sine => &[],
         Wave::Triangle => tables.table(Shape::Triangle, mip),
@@ -649,8 +683,12 @@ fn table_for(tables: &WaveTables, wave: Wave, mip: usize) -> &[f32] {
 }
 
 #[inline]
-fn osc(wave: Wave, table: &[f32], phase: u32, pw: u32, noise: &mut u32) -> f32 {
+fn osc(wave: Wave, table: &[f32], wt: &Wt, phase: u32, pw: u32, noise: &mut u32) -> f32 {
     match wave {
+        Wave::Wavetable => {
+            let a = read(table, phase);
+            a + (read(wt.next, phase) - a) * wt.t
+        }
         Wave::Sine | Wave::Saw | Wave::Triangle => read(table, phase),
         Wave::Square => read(table, phase) - read(table, phase.wrapping_add(1 << 31)),
         Wave::Pulse => read(table, phase) - read(table, phase.wrapping_add(pw)),

@@ -28,6 +28,30 @@ const LEVELS_PER_OCTAVE: f32 = 3.0;
 /// Top of the lowest level's range, Hz.
 const LOWEST_TOP_HZ: f32 = 16.0;
 
+/// Frames of the morphing wavetable (the `wavetable` wave; `oscN_wt_pos` sweeps them).
+pub const MORPH_FRAMES: usize = 8;
+
+/// Amplitude of harmonic `k` in morph frame `frame`: from a sine through soft and full
+/// harmonic series to hollow, buzzy and vocal-like spectra, so that one position parameter
+/// spans dull to bright and the fitter can move along it smoothly:
+/// 0 sine; 1 odd harmonics 1/k²; 2 all 1/k²; 3 all 1/k (saw); 4 odd 1/k (square);
+/// 5 even harmonics strong, odd at a quarter (hollow, octave-like); 6 1/√k (buzzy);
+/// 7 1/k with a resonance around the 8th harmonic (vowel-like).
+fn morph_amp(frame: usize, k: usize) -> f32 {
+    let kf = k as f32;
+    let odd = k % 2 == 1;
+    match frame {
+        0 => (k == 1) as u8 as f32,
+        1 => odd as u8 as f32 / (kf * kf),
+        2 => 1.0 / (kf * kf),
+        3 => 1.0 / kf,
+        4 => odd as u8 as f32 / kf,
+        5 => (if odd { 0.25 } else { 1.0 }) / kf + (k == 1) as u8 as f32 * 0.75,
+        6 => 1.0 / kf.sqrt(),
+        _ => (1.0 + 4.0 * (-((kf - 8.0) / 3.0).powi(2)).exp()) / kf,
+    }
+}
+
 /// Which band-limited table set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -44,6 +68,8 @@ pub struct WaveTables {
     levels: usize,
     saw: Vec<f32>,
     triangle: Vec<f32>,
+    /// The morphing wavetable: [`MORPH_FRAMES`] frames × levels × [`TABLE_LEN`].
+    morph: Vec<f32>,
     sine: Vec<f32>,
 }
 
@@ -93,12 +119,29 @@ impl WaveTables {
         }
         let mut sine = Vec::with_capacity(TABLE_LEN);
         build(&|k| if k == 1 { 1.0 } else { 0.0 }, 1, &mut sine);
+        let mut morph = Vec::with_capacity(MORPH_FRAMES * levels * TABLE_LEN);
+        for frame in 0..MORPH_FRAMES {
+            let first = morph.len();
+            for level in 0..levels {
+                let top = LOWEST_TOP_HZ * 2f32.powf((level + 1) as f32 / LEVELS_PER_OCTAVE);
+                let harmonics = ((nyquist / top) as usize).min(TABLE_LEN / 2 - 1);
+                build(&|k| morph_amp(frame, k), harmonics, &mut morph);
+            }
+            // Each frame peaks at 1 on its fullest level, so the position moves the timbre, not
+            // the level.
+            let peak = morph[first..first + TABLE_LEN]
+                .iter()
+                .fold(0.0f32, |m, x| m.max(x.abs()))
+                .max(1e-9);
+            morph[first..].iter_mut().for_each(|x| *x /= peak);
+        }
         Self {
             sample_rate,
             levels,
             saw,
             triangle,
             sine,
+            morph,
         }
     }
 
@@ -138,6 +181,17 @@ impl WaveTables {
             Shape::Triangle => &self.triangle,
         };
         &all[level * TABLE_LEN..(level + 1) * TABLE_LEN]
+    }
+
+    /// One cycle of frame `frame` (0..[`MORPH_FRAMES`]) of the morphing wavetable at `level`
+    /// (empty past the last level: silence).
+    #[inline]
+    pub fn morph(&self, frame: usize, level: usize) -> &[f32] {
+        if level >= self.levels {
+            return &[];
+        }
+        let at = (frame.min(MORPH_FRAMES - 1) * self.levels + level) * TABLE_LEN;
+        &self.morph[at..at + TABLE_LEN]
     }
 
     /// One cycle of a sine.
@@ -194,6 +248,24 @@ mod tests {
             assert!((tr - naive).abs() < 0.01, "triangle {i}: {tr} vs {naive}");
         }
         assert!((read(t.sine(), 1 << 30) - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn the_morph_starts_at_a_sine_and_passes_through_the_saw() {
+        let t = WaveTables::new(48_000.0);
+        let sine = t.morph(0, 0);
+        let saw = t.table(Shape::Saw, 0);
+        let saw_peak = saw.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        for i in 0..TABLE_LEN {
+            let want = (std::f32::consts::TAU * i as f32 / TABLE_LEN as f32).sin();
+            assert!((sine[i] - want).abs() < 1e-4);
+            // Frame 3 is the saw's series with the opposite sign, at peak 1.
+            assert!((t.morph(3, 0)[i] + saw[i] / saw_peak).abs() < 1e-3, "{i}");
+        }
+        for f in 0..MORPH_FRAMES {
+            let peak = t.morph(f, 0).iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            assert!((peak - 1.0).abs() < 1e-5, "frame {f} peaks at {peak}");
+        }
     }
 
     #[test]

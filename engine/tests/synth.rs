@@ -14,12 +14,13 @@ static A: AllocDisabler = AllocDisabler;
 
 const RATE: f32 = 48_000.0;
 
-/// A patch that runs every part of the voice: unison with spread, FM, PWM, the ladder with
+/// A patch that runs every part of the voice: unison with spread, FM from the wavetable, PWM, the ladder with
 /// drive and envelope, a delayed vibrato, tremolo, glide, sub and noise, and the tone EQ.
 fn busy_patch() -> Values {
     let mut v = Values::default();
     v.set(P::Osc1Wave, 3.0); // pulse
-    v.set(P::Osc2Wave, 0.0); // sine modulator
+    v.set(P::Osc2Wave, 6.0); // wavetable modulator
+    v.set(P::Osc2WtPos, 0.6);
     v.set(P::Osc2Level, 0.3);
     v.set(P::Osc2Octave, 1.0);
     v.set(P::FmAmount, 1.5);
@@ -182,12 +183,14 @@ fn worst_alias_db(x: &[f32], f0: f32) -> f32 {
 
 #[test]
 fn band_limited_oscillators_do_not_alias() {
-    // Waves 1..4: saw, square, pulse, triangle; fundamentals up to 2 kHz.
-    for wave in 1..=4 {
+    // Waves 1..4 and 6: saw, square, pulse, triangle, the wavetable (between its buzzy and
+    // vowel-like frames); fundamentals up to 2 kHz.
+    for wave in [1, 2, 3, 4, 6] {
         for f0 in [261.6f32, 1046.5, 1975.5] {
             let mut v = Values::default();
             v.set(P::Osc1Wave, wave as f32);
             v.set(P::Osc1Pw, 0.3);
+            v.set(P::Osc1WtPos, 0.93);
             v.set(P::AmpAttack, 0.5);
             v.set(
                 P::Osc1Fine,

@@ -355,8 +355,10 @@ fn pitched_params(v: &Values) -> Vec<P> {
                 P::NoiseLevel,
                 P::SubLevel,
             ]);
-            if v.index(P::Osc1Wave) == 3 {
-                p.push(P::Osc1Pw);
+            match v.index(P::Osc1Wave) {
+                3 => p.push(P::Osc1Pw),
+                6 => p.push(P::Osc1WtPos),
+                _ => {}
             }
             if v.index(P::UnisonVoices) > 1 {
                 p.push(P::UnisonDetune);
