@@ -229,6 +229,29 @@ add("Clavinet", "keys", "clav", ["keys", "plucked", "funky"], voice_type="pluck"
     pluck_brightness=0.9, pluck_decay_ms=700.0, pluck_excite_ms=1.0, filter_type="bandpass", filter_cutoff_hz=1500.0,
     level_db=-2.0, **env("amp", 0.5, 1000.0, 1.0, 80.0))
 
+# Four-operator FM (operator 1 carries; levels of modulators are indices / 8 rad).
+add("FM4 tine piano", "keys", "fm4", ["keys", "fm", "decaying", "tine"], voice_type="fm4", fm4_algorithm="pairs",
+    fm4_op1_ratio=1.0, fm4_op2_ratio=1.0, fm4_op3_ratio=1.0, fm4_op4_ratio=14.0, fm4_op2_level=0.25,
+    fm4_op3_level=0.3, fm4_op4_level=0.15, fm4_op1_decay_ms=3000.0, fm4_op2_decay_ms=900.0,
+    fm4_op3_decay_ms=2000.0, fm4_op4_decay_ms=120.0, fm4_sustain=0.1, velocity_amount=0.9, level_db=-4.0,
+    **env("amp", 1.0, 3000.0, 0.3, 300.0))
+add("FM4 bell", "other", "fm4", ["bell", "fm", "decaying"], voice_type="fm4", fm4_algorithm="pairs",
+    fm4_op1_ratio=1.0, fm4_op2_ratio=3.5, fm4_op3_ratio=2.0, fm4_op4_ratio=5.19, fm4_op2_level=0.3,
+    fm4_op3_level=0.4, fm4_op4_level=0.25, fm4_op1_decay_ms=4000.0, fm4_op2_decay_ms=2500.0,
+    fm4_op3_decay_ms=3000.0, fm4_op4_decay_ms=2000.0, fm4_sustain=0.0, level_db=-6.0,
+    **env("amp", 0.5, 4000.0, 0.0, 1500.0))
+add("FM4 bass", "bass", "fm4", ["fm", "punchy"], voice_type="fm4", voice_mode="mono", fm4_algorithm="stack",
+    fm4_op1_ratio=1.0, fm4_op2_ratio=1.0, fm4_op3_ratio=1.0, fm4_op4_ratio=1.0, fm4_op2_level=0.3,
+    fm4_op3_level=0.2, fm4_op4_level=0.1, fm4_feedback=0.6, fm4_op2_decay_ms=250.0, fm4_op3_decay_ms=300.0,
+    fm4_op4_decay_ms=300.0, fm4_sustain=0.2, level_db=-4.0, **env("amp", 1.0, 600.0, 0.9, 60.0))
+add("FM4 brass", "other", "fm4", ["brass-like", "fm", "bright"], voice_type="fm4", fm4_algorithm="three_to_one",
+    fm4_op2_ratio=1.0, fm4_op3_ratio=1.0, fm4_op4_ratio=1.0, fm4_op2_level=0.25, fm4_op3_level=0.0,
+    fm4_op4_level=0.1, fm4_feedback=0.9, fm4_op2_decay_ms=600.0, fm4_sustain=0.6, level_db=-4.0,
+    **env("amp", 40.0, 400.0, 0.9, 200.0))
+add("FM4 organ", "keys", "fm4", ["keys", "organ", "additive"], voice_type="fm4", fm4_algorithm="parallel",
+    fm4_op2_ratio=2.0, fm4_op3_ratio=3.0, fm4_op4_ratio=4.0, fm4_op2_level=0.6, fm4_op3_level=0.4,
+    fm4_op4_level=0.3, fm4_sustain=1.0, level_db=-6.0, **env("amp", 3.0, 100.0, 1.0, 40.0, curve=0.0))
+
 # ---------------------------------------------------------------- guitar
 for i, (wave, bright, dec, exc, tag) in enumerate([
     ("noise", 0.7, 2000.0, 3.0, "acoustic"), ("saw", 0.6, 1500.0, 2.0, "clean electric"), ("triangle", 0.4, 1200.0, 4.0, "nylon"),

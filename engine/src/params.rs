@@ -130,8 +130,13 @@ pub const FILTERS: &[&str] = &["lowpass", "bandpass", "highpass", "ladder"];
 /// LFO shapes (the `lfo1_shape` / `lfo2_shape` options, in this order).
 pub const LFO_SHAPES: &[&str] = &["sine", "triangle", "saw", "square", "random"];
 /// Sound generators (the `voice_type` options): the subtractive voice, a plucked string
-/// (Karplus–Strong), a sung voice (formant filters), or a drum kit (notes are General MIDI drums).
-pub const VOICE_TYPES: &[&str] = &["subtractive", "pluck", "formant", "drums"];
+/// (Karplus–Strong), a sung voice (formant filters), a drum kit (notes are General MIDI drums),
+/// or four-operator FM.
+pub const VOICE_TYPES: &[&str] = &["subtractive", "pluck", "formant", "drums", "fm4"];
+/// Four-operator FM algorithms (the `fm4_algorithm` options; operator 1 is always a carrier):
+/// a stack 4→3→2→1, two pairs 4→3 and 2→1, three modulators into one (2, 3, 4 → 1), and all
+/// four as carriers (additive).
+pub const FM4_ALGORITHMS: &[&str] = &["stack", "pairs", "three_to_one", "parallel"];
 /// Voice modes (the `voice_mode` options): polyphonic, or one voice with legato and glide.
 pub const VOICE_MODES: &[&str] = &["poly", "mono"];
 
@@ -246,6 +251,24 @@ params! {
     Eq4k = ("eq_4k_db", "EQ 4 kHz", "dB", lin(-24.0, 24.0, 0.0)),
     Eq8k = ("eq_8k_db", "EQ 8 kHz", "dB", lin(-24.0, 24.0, 0.0)),
     Eq16k = ("eq_16k_db", "EQ 16 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    // Four-operator FM (voice_type = fm4): sine operators at ratios of the note's frequency.
+    // A modulator's level 1 is a modulation index of 8 radians; a carrier's is its output gain.
+    Fm4Algorithm = ("fm4_algorithm", "FM algorithm", "", choice(FM4_ALGORITHMS, 0)),
+    Fm4Ratio1 = ("fm4_op1_ratio", "Op 1 ratio", "", log(0.25, 16.0, 1.0)),
+    Fm4Ratio2 = ("fm4_op2_ratio", "Op 2 ratio", "", log(0.25, 16.0, 1.0)),
+    Fm4Ratio3 = ("fm4_op3_ratio", "Op 3 ratio", "", log(0.25, 16.0, 2.0)),
+    Fm4Ratio4 = ("fm4_op4_ratio", "Op 4 ratio", "", log(0.25, 16.0, 3.0)),
+    Fm4Level2 = ("fm4_op2_level", "Op 2 level", "", lin(0.0, 1.0, 0.2)),
+    Fm4Level3 = ("fm4_op3_level", "Op 3 level", "", lin(0.0, 1.0, 0.1)),
+    Fm4Level4 = ("fm4_op4_level", "Op 4 level", "", lin(0.0, 1.0, 0.0)),
+    /// Each operator's level falls from full to `fm4_sustain` of it over this time (60 dB).
+    Fm4Decay1 = ("fm4_op1_decay_ms", "Op 1 decay", "ms", log(5.0, 20_000.0, 20_000.0)),
+    Fm4Decay2 = ("fm4_op2_decay_ms", "Op 2 decay", "ms", log(5.0, 20_000.0, 400.0)),
+    Fm4Decay3 = ("fm4_op3_decay_ms", "Op 3 decay", "ms", log(5.0, 20_000.0, 400.0)),
+    Fm4Decay4 = ("fm4_op4_decay_ms", "Op 4 decay", "ms", log(5.0, 20_000.0, 400.0)),
+    Fm4Sustain = ("fm4_sustain", "Op sustain", "", lin(0.0, 1.0, 0.3)),
+    /// Operator 4 modulating itself, radians per unit of its output.
+    Fm4Feedback = ("fm4_feedback", "Op 4 feedback", "rad", lin(0.0, 1.5, 0.0)),
     // Plucked string (voice_type = pluck): the oscillators excite it.
     /// Time for the string to fall by 60 dB at C4 (lower notes ring longer).
     PluckDecay = ("pluck_decay_ms", "Pluck decay", "ms", log(20.0, 20_000.0, 1500.0)),

@@ -61,7 +61,14 @@ enum Generator {
     Pluck,
     /// The oscillators are a glottal source shaped by three formant band-passes.
     Formant,
+    /// Four sine operators replace the oscillators.
+    Fm4,
 }
+
+/// Modulation index of an FM modulator at level 1, radians.
+const FM4_MAX_INDEX: f32 = 8.0;
+/// Phase units (a cycle is 2³²) per radian.
+const PHASE_PER_RAD: f32 = 4_294_967_296.0 / std::f32::consts::TAU;
 
 /// Formants of five vowels (a, e, i, o, u): centre Hz of F1–F3, for an adult voice.
 /// Source: G. E. Peterson, H. L. Barney, "Control methods used in a study of the vowels",
@@ -125,6 +132,12 @@ struct Frame {
     ks_s: f32,
     ks_burst: u32,
     ks_dc_pole: f32,
+    /// FM4: algorithm, per-operator increments of each unison copy, per-operator gain (phase
+    /// units per unit of output for a modulator, output gain for a carrier), feedback.
+    fm4_algorithm: usize,
+    fm4_inc: [[u32; MAX_UNISON]; 4],
+    fm4_gain: [f32; 4],
+    fm4_feedback: f32,
     /// Formant: the three band-passes and the breath level.
     formant: [SvfCoefs; 3],
     breath: f32,
@@ -173,6 +186,11 @@ pub struct Voice {
     string: Vec<f32>,
     string_pos: usize,
     string_last: f32,
+    /// FM4: operator phases per unison copy, operator 4's last outputs (feedback), operator
+    /// envelope levels.
+    fm4_phase: [[u32; MAX_UNISON]; 4],
+    fm4_last: [[f32; 2]; MAX_UNISON],
+    fm4_env: [f32; 4],
     /// The loop's DC blocker: last input, last output.
     string_dc: (f32, f32),
     /// Samples of excitation left.
@@ -249,6 +267,9 @@ impl Voice {
         self.lfo[1].restart(seed.rotate_left(11));
         self.ticks_since_on = 0;
         self.burst_left = u32::MAX;
+        self.fm4_phase = [[0; MAX_UNISON]; 4];
+        self.fm4_last = [[0.0; 2]; MAX_UNISON];
+        self.fm4_env = [1.0; 4];
         self.amp.gate_on();
         self.fenv.gate_on();
         self.menv.gate_on();
@@ -401,6 +422,7 @@ impl Voice {
         f.generator = match v.index(P::VoiceType) {
             1 if !self.string.is_empty() => Generator::Pluck,
             2 => Generator::Formant,
+            4 => Generator::Fm4,
             _ => Generator::Subtractive,
         };
         // The string is one delay line: a plucked voice is mono (its pan still applies).
@@ -486,6 +508,38 @@ impl Voice {
                 }
                 f.breath = v.get(P::FormantBreath);
             }
+            Generator::Fm4 => {
+                f.fm4_algorithm = v.index(P::Fm4Algorithm);
+                let ratios = [P::Fm4Ratio1, P::Fm4Ratio2, P::Fm4Ratio3, P::Fm4Ratio4];
+                let levels = [
+                    1.0,
+                    v.get(P::Fm4Level2),
+                    v.get(P::Fm4Level3),
+                    v.get(P::Fm4Level4),
+                ];
+                let decays = [P::Fm4Decay1, P::Fm4Decay2, P::Fm4Decay3, P::Fm4Decay4];
+                let sustain = v.get(P::Fm4Sustain);
+                let freq = midi_hz(base);
+                for k in 0..4 {
+                    let coef = (0.001f32.ln() / (v.get(decays[k]) * 0.001 * tick_rate)).exp();
+                    self.fm4_env[k] = sustain + (self.fm4_env[k] - sustain) * coef;
+                    for u in 0..unison {
+                        let off = if unison > 1 {
+                            detune_ct * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
+                        } else {
+                            0.0
+                        };
+                        f.fm4_inc[k][u] = increment(freq * v.get(ratios[k]) * cents(off), rate);
+                    }
+                    let g = levels[k] * self.fm4_env[k];
+                    f.fm4_gain[k] = if fm4_carrier(f.fm4_algorithm, k) {
+                        g
+                    } else {
+                        g * FM4_MAX_INDEX * PHASE_PER_RAD
+                    };
+                }
+                f.fm4_feedback = v.get(P::Fm4Feedback) * PHASE_PER_RAD;
+            }
             Generator::Subtractive => {}
         }
 
@@ -519,6 +573,7 @@ impl Voice {
             },
         ];
         let sub = tables.table(Shape::Saw, f.sub_mip);
+        let sine = tables.sine();
         let half = 1u32 << 31;
         let use_osc2 = f.level[1] > 0.0 || f.fm != 0.0;
         if f.unison == 1
@@ -553,6 +608,12 @@ impl Voice {
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let (mut sl, mut sr) = (0.0f32, 0.0f32);
             for u in 0..f.unison {
+                if f.generator == Generator::Fm4 {
+                    let s = self.fm4_sample(sine, u);
+                    sl += s * f.pan[u].0;
+                    sr += s * f.pan[u].1;
+                    continue;
+                }
                 let mut o2 = 0.0;
                 if use_osc2 {
                     o2 = osc(
@@ -582,7 +643,7 @@ impl Voice {
                 centre += f.noise_level * next_bipolar(&mut self.noise);
             }
             match f.generator {
-                Generator::Subtractive => {}
+                Generator::Subtractive | Generator::Fm4 => {}
                 Generator::Pluck => {
                     let excite = if self.burst_left > 0 {
                         self.burst_left -= 1;
@@ -616,6 +677,50 @@ impl Voice {
                 *l += y * f.out_pan.0;
                 *r += y * f.out_pan.1;
             }
+        }
+    }
+
+    /// One sample of the four operators of unison copy `u`.
+    #[inline]
+    fn fm4_sample(&mut self, sine: &[f32], u: usize) -> f32 {
+        let f = &self.frame;
+        let g = f.fm4_gain;
+        let p = [
+            self.fm4_phase[0][u],
+            self.fm4_phase[1][u],
+            self.fm4_phase[2][u],
+            self.fm4_phase[3][u],
+        ];
+        for ((phase, inc), start) in self.fm4_phase.iter_mut().zip(&f.fm4_inc).zip(p) {
+            phase[u] = start.wrapping_add(inc[u]);
+        }
+        let at = |phase: u32, m: f32| read(sine, phase.wrapping_add(m as i64 as u32));
+        // Operator 4's feedback: the mean of its last two outputs (damps the fast oscillation
+        // plain one-sample feedback makes at high amounts).
+        let last = self.fm4_last[u];
+        let o4 = at(p[3], f.fm4_feedback * 0.5 * (last[0] + last[1]));
+        self.fm4_last[u] = [o4, last[0]];
+        match f.fm4_algorithm {
+            // 4 → 3 → 2 → 1
+            0 => {
+                let o3 = at(p[2], g[3] * o4);
+                let o2 = at(p[1], g[2] * o3);
+                g[0] * at(p[0], g[1] * o2)
+            }
+            // 4 → 3 and 2 → 1; operators 1 and 3 are heard.
+            1 => {
+                let o3 = at(p[2], g[3] * o4);
+                let o2 = at(p[1], 0.0);
+                g[0] * at(p[0], g[1] * o2) + g[2] * o3
+            }
+            // 2, 3, 4 → 1
+            2 => {
+                let o3 = at(p[2], 0.0);
+                let o2 = at(p[1], 0.0);
+                g[0] * at(p[0], g[1] * o2 + g[2] * o3 + g[3] * o4)
+            }
+            // All heard.
+            _ => g[0] * at(p[0], 0.0) + g[1] * at(p[1], 0.0) + g[2] * at(p[2], 0.0) + g[3] * o4,
         }
     }
 
@@ -663,6 +768,15 @@ impl Voice {
             FilterKind::Svf => self.svf[ch].tick(x, &self.frame.svf, self.frame.svf_mode),
             FilterKind::Ladder => self.ladder[ch].tick(x, &self.frame.ladder),
         }
+    }
+}
+
+/// Whether operator `k` (0-based) is heard, rather than modulating, in `algorithm`.
+fn fm4_carrier(algorithm: usize, k: usize) -> bool {
+    match algorithm {
+        0 | 2 => k == 0,
+        1 => k == 0 || k == 2,
+        _ => true,
     }
 }
 

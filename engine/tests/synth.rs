@@ -43,6 +43,8 @@ fn busy_patch() -> Values {
     v.set(P::Lfo2Shape, 4.0);
     v.set(P::Glide, 40.0);
     v.set(P::AmpRelease, 120.0);
+    v.set(P::Fm4Level4, 0.3);
+    v.set(P::Fm4Feedback, 0.8);
     v.set(P::Eq125, 4.0);
     v.set(P::Eq4k, -6.0);
     v
@@ -107,8 +109,8 @@ fn render_blocks(
 fn block_size_does_not_change_the_output_and_reset_repeats_it() {
     let len = 2 * RATE as usize;
     let ev = song();
-    // Poly and mono subtractive, then the plucked string, the sung voice and the drum kit
-    // (the song's notes 36..59 hit every drum class).
+    // Poly and mono subtractive, then the plucked string, the sung voice, the drum kit (the
+    // song's notes 36..59 hit every drum class) and four-operator FM (with feedback).
     for (mono, voice_type) in [
         (false, 0.0),
         (true, 0.0),
@@ -479,4 +481,81 @@ fn vowels_move_the_formants() {
     // "a" has its first formant at 730 Hz, "i" at 270 Hz.
     assert!(band_share(&a, 600.0, 900.0) > 2.0 * band_share(&i, 600.0, 900.0));
     assert!(band_share(&i, 200.0, 350.0) > 2.0 * band_share(&a, 200.0, 350.0));
+}
+
+/// The left channel of `note` held for the whole render.
+fn held(values: &Values, note: u8, len: usize) -> Vec<f32> {
+    let notes = [NoteSpec {
+        start_s: 0.0,
+        end_s: 10.0,
+        pitch: note,
+        velocity: 1.0,
+    }];
+    render(values, &notes, RATE, len)[0].clone()
+}
+
+/// `x` under a Hann window (a steady tone's leakage stays within a few bins).
+fn hann(x: &[f32]) -> Vec<f32> {
+    let n = x.len();
+    x.iter()
+        .enumerate()
+        .map(|(i, &s)| s * (0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n as f32).cos()))
+        .collect()
+}
+
+#[test]
+fn four_operator_fm_makes_the_spectra_its_algorithms_predict() {
+    let mut v = Values::default();
+    v.set(P::VoiceType, 4.0);
+    v.set(P::Fm4Sustain, 1.0);
+    v.set(P::Fm4Level2, 0.0);
+    v.set(P::Fm4Level3, 0.0);
+    v.set(P::Fm4Level4, 0.0);
+    // Stack with every modulator silent: a sine at operator 1's ratio.
+    v.set(P::Fm4Ratio1, 2.0);
+    let x = held(&v, 57, 40_000)[4_800..4_800 + 32_768].to_vec();
+    let f = peak_hz(&x);
+    assert!((f - 440.0).abs() < 0.5, "{f}");
+    let share = band_share(&hann(&x), 430.0, 450.0);
+    assert!(share > 0.99, "{share}");
+    // A modulator at twice the carrier's frequency puts energy only on odd harmonics of the
+    // carrier (carrier ± 2n·carrier), and more index spreads it higher.
+    v.set(P::Fm4Ratio1, 1.0);
+    v.set(P::Fm4Ratio2, 2.0);
+    let spread = |level: f32| {
+        let mut v = v;
+        v.set(P::Fm4Level2, level);
+        let x = hann(&held(&v, 57, 40_000)[4_800..4_800 + 32_768]);
+        let even: f32 = [440.0f32, 880.0, 1320.0]
+            .iter()
+            .map(|h| band_share(&x, h - 10.0, h + 10.0))
+            .sum();
+        (even, band_share(&x, 500.0, 24_000.0))
+    };
+    let (even_lo, high_lo) = spread(0.1);
+    let (even_hi, high_hi) = spread(0.4);
+    assert!(
+        even_lo < 1e-4 && even_hi < 1e-4,
+        "even harmonics {even_lo} {even_hi}"
+    );
+    assert!(
+        high_hi > 2.0 * high_lo && high_lo > 0.01,
+        "{high_lo} → {high_hi}"
+    );
+    // Parallel: every operator heard at its own ratio.
+    let mut p = Values::default();
+    p.set(P::VoiceType, 4.0);
+    p.set(P::Fm4Algorithm, 3.0);
+    p.set(P::Fm4Sustain, 1.0);
+    for (level, ratio) in [
+        (P::Fm4Level2, P::Fm4Ratio2),
+        (P::Fm4Level3, P::Fm4Ratio3),
+        (P::Fm4Level4, P::Fm4Ratio4),
+    ] {
+        p.set(level, 0.5);
+        p.set(ratio, 1.0);
+    }
+    p.set(P::Fm4Ratio3, 3.0);
+    let x = hann(&held(&p, 57, 40_000)[4_800..4_800 + 32_768]);
+    assert!(band_share(&x, 210.0, 230.0) > 0.5 && band_share(&x, 650.0, 670.0) > 0.05);
 }
