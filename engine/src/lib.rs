@@ -12,7 +12,7 @@
 //!
 //! Modules: [`params`] (the parameter table and its stable ids), [`patch`] (the stored patch
 //! format), [`wavetable`] (band-limited oscillators), [`filter`], [`env`] (envelopes and LFOs),
-//! [`voice`], [`synth`] (voices, events), [`render`] (offline rendering of notes).
+//! [`voice`], [`synth`] (voices, events), [`render`] (offline rendering of notes), [`smf`] (the notes of MIDI files).
 
 #![warn(missing_docs)]
 
@@ -24,6 +24,7 @@ pub mod filter;
 pub mod params;
 pub mod patch;
 pub mod render;
+pub mod smf;
 pub mod synth;
 pub mod voice;
 pub mod wavetable;

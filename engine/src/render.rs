@@ -24,33 +24,59 @@ pub struct NoteSpec {
     pub velocity: f32,
 }
 
-/// The events of `notes` at `sample_rate`, sorted by sample (note-offs first at a tie).
-pub fn events(notes: &[NoteSpec], sample_rate: f32) -> Vec<(u64, EventKind)> {
+/// A note's event at a sample: what [`events`] returns, with the index of the note it came
+/// from (so a player can place it on another timeline, such as a host's beats).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timed {
+    /// Sample at `sample_rate`.
+    pub sample: u64,
+    /// Index into the notes.
+    pub note: usize,
+    /// Note-on or note-off.
+    pub kind: EventKind,
+}
+
+/// The events of `notes` at `sample_rate` with their notes, in the order of [`events`].
+pub fn timed_events(notes: &[NoteSpec], sample_rate: f32) -> Vec<Timed> {
     let at = |s: f64| (s.max(0.0) * sample_rate as f64).round() as u64;
-    let mut out: Vec<(u64, EventKind)> = Vec::with_capacity(2 * notes.len());
-    for n in notes {
+    let mut out: Vec<Timed> = Vec::with_capacity(2 * notes.len());
+    for (i, n) in notes.iter().enumerate() {
         let on = at(n.start_s);
         let off = at(n.end_s).max(on + 1);
-        out.push((
-            on,
-            EventKind::NoteOn {
+        out.push(Timed {
+            sample: on,
+            note: i,
+            kind: EventKind::NoteOn {
                 note: n.pitch.min(127),
                 velocity: n.velocity,
             },
-        ));
-        out.push((
-            off,
-            EventKind::NoteOff {
+        });
+        out.push(Timed {
+            sample: off,
+            note: i,
+            kind: EventKind::NoteOff {
                 note: n.pitch.min(127),
             },
-        ));
+        });
     }
     let rank = |k: &EventKind| match k {
         EventKind::NoteOff { .. } => 0,
         _ => 1,
     };
-    out.sort_by(|a, b| a.0.cmp(&b.0).then(rank(&a.1).cmp(&rank(&b.1))));
+    out.sort_by(|a, b| {
+        a.sample
+            .cmp(&b.sample)
+            .then(rank(&a.kind).cmp(&rank(&b.kind)))
+    });
     out
+}
+
+/// The events of `notes` at `sample_rate`, sorted by sample (note-offs first at a tie).
+pub fn events(notes: &[NoteSpec], sample_rate: f32) -> Vec<(u64, EventKind)> {
+    timed_events(notes, sample_rate)
+        .into_iter()
+        .map(|t| (t.sample, t.kind))
+        .collect()
 }
 
 /// Renders `notes` with `values` into `len` stereo samples at the synth's rate (allocates the

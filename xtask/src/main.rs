@@ -12,7 +12,10 @@ use anyhow::{bail, Context, Result};
 
 mod models;
 
-const USAGE: &str = "usage: cargo xtask bench [--songs N] [--seconds S] [--seed K] [--corpus DIR]\n       cargo xtask models [--dir CACHE] [--manifests DIR]";
+const USAGE: &str = "usage: cargo xtask bench [--songs N] [--seconds S] [--seed K] [--corpus DIR]
+       cargo xtask models [--dir CACHE] [--manifests DIR]
+       cargo xtask bundle auralis-plugin [--release]   (CLAP + VST3 into target/bundled)
+       cargo xtask install [--debug]                   (bundle, then copy to ~/.clap and ~/.vst3)";
 
 fn root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -128,11 +131,86 @@ fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The plugin package and the bundle name `bundler.toml` gives it.
+const PLUGIN_PACKAGE: &str = "auralis-plugin";
+const BUNDLE_NAME: &str = "AURALIS";
+
+/// Bundles the plugins (release unless `--debug`) and copies them where hosts look on Linux:
+/// `~/.clap/AURALIS.clap` and `~/.vst3/AURALIS.vst3`, replacing earlier copies.
+fn install(args: &[String]) -> Result<()> {
+    let debug = match args {
+        [] => false,
+        [a] if a == "--debug" => true,
+        _ => bail!("unknown arguments {args:?}; {USAGE}"),
+    };
+    let mut bundle_args = vec!["bundle".to_string(), PLUGIN_PACKAGE.to_string()];
+    if !debug {
+        bundle_args.push("--release".into());
+    }
+    nice_plug_xtask::main_with_args("cargo xtask", bundle_args)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bundled = target.join("bundled");
+    let home = PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?);
+    for (name, dest_dir) in [
+        (format!("{BUNDLE_NAME}.clap"), home.join(".clap")),
+        (format!("{BUNDLE_NAME}.vst3"), home.join(".vst3")),
+    ] {
+        let from = bundled.join(&name);
+        if !from.exists() {
+            bail!("{} was not bundled", from.display());
+        }
+        std::fs::create_dir_all(&dest_dir)
+            .with_context(|| format!("creating {}", dest_dir.display()))?;
+        // Copy next to the destination, then swap it in, so a host scanning meanwhile never
+        // sees half a plugin.
+        let tmp = dest_dir.join(format!(".{name}.installing"));
+        let dest = dest_dir.join(&name);
+        remove_any(&tmp)?;
+        copy_tree(&from, &tmp)?;
+        remove_any(&dest)?;
+        std::fs::rename(&tmp, &dest)
+            .with_context(|| format!("moving {} into place", dest.display()))?;
+        println!("installed {}", dest.display());
+    }
+    Ok(())
+}
+
+fn remove_any(path: &Path) -> Result<()> {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else if path.exists() {
+        std::fs::remove_file(path)
+    } else {
+        return Ok(());
+    };
+    result.with_context(|| format!("removing {}", path.display()))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+        for entry in
+            std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))?
+        {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        std::fs::copy(from, to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("models") => models::run(&args[1..]),
+        Some("bundle") => nice_plug_xtask::main_with_args("cargo xtask", args.iter().cloned()),
+        Some("install") => install(&args[1..]),
         _ => bail!("{USAGE}"),
     }
 }

@@ -59,15 +59,7 @@ pub fn read_notes(path: &Path) -> Result<Vec<NoteSpec>> {
         path: path.into(),
         detail,
     })?;
-    Ok(notes
-        .iter()
-        .map(|n| NoteSpec {
-            start_s: n.start_s,
-            end_s: n.end_s,
-            pitch: n.pitch,
-            velocity: n.velocity as f32 / 127.0,
-        })
-        .collect())
+    Ok(notes.iter().map(|n| n.spec()).collect())
 }
 
 /// Renders `notes` with `values` at `rate` for `frames` frames (interleaved stereo).
