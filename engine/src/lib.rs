@@ -24,6 +24,7 @@ pub mod filter;
 pub mod params;
 pub mod patch;
 pub mod render;
+pub mod reverb;
 pub mod smf;
 pub mod synth;
 pub mod voice;

@@ -314,6 +314,11 @@ params! {
     TomTune = ("tom_tune_hz", "Tom pitch (mid)", "Hz", log(40.0, 400.0, 120.0)),
     TomDecay = ("tom_decay_ms", "Tom decay", "ms", log(20.0, 3_000.0, 350.0)),
     TomLevel = ("tom_level_db", "Tom level", "dB", lin(-60.0, 12.0, -4.0)),
+    /// Level of the reverb added to the dry sound (amplitude; 0: no reverb).
+    ReverbLevel = ("reverb_level", "Reverb level", "", lin(0.0, 1.0, 0.0)),
+    ReverbRt60 = ("reverb_rt60_s", "Reverb decay (RT60)", "s", log(0.1, 10.0, 1.2)),
+    ReverbPredelay = ("reverb_predelay_ms", "Reverb pre-delay", "ms", lin(0.0, 200.0, 10.0)),
+    ReverbDamp = ("reverb_damp_hz", "Reverb damping", "Hz", log(1_000.0, 20_000.0, 8_000.0)),
 }
 
 /// Number of parameters.

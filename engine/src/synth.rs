@@ -15,6 +15,7 @@ use crate::drums::DrumKit;
 use crate::filter::{peaking, Biquad};
 use crate::params::EQ_BANDS;
 use crate::params::{Kind, Values, P, SPECS};
+use crate::reverb::{Reverb, ReverbSettings};
 use crate::voice::{Control, Voice, CONTROL_PERIOD};
 use crate::wavetable::WaveTables;
 
@@ -86,6 +87,8 @@ pub struct Synth {
     eq_gains: [f32; EQ_BANDS.len()],
     eq_coefs: [[f32; 5]; EQ_BANDS.len()],
     eq_state: [[Biquad; EQ_BANDS.len()]; 2],
+    /// The patch's reverb (after the tone EQ).
+    reverb: Reverb,
     /// DC blocker state per channel: last input, last output.
     dc: [(f32, f32); 2],
     dc_pole: f32,
@@ -110,6 +113,7 @@ impl Synth {
             eq_gains: [0.0; EQ_BANDS.len()],
             eq_coefs: [[1.0, 0.0, 0.0, 0.0, 0.0]; EQ_BANDS.len()],
             eq_state: [[Biquad::default(); EQ_BANDS.len()]; 2],
+            reverb: Reverb::default(),
             dc: [(0.0, 0.0); 2],
             dc_pole: 0.0,
         }
@@ -123,6 +127,7 @@ impl Synth {
         }
         self.sample_rate = sample_rate;
         self.dc_pole = (-std::f32::consts::TAU * DC_BLOCK_HZ / sample_rate).exp();
+        self.reverb.allocate(sample_rate);
         self.voices = vec![Voice::default(); MAX_VOICES];
         for v in self.voices.iter_mut() {
             v.allocate(sample_rate);
@@ -156,6 +161,25 @@ impl Synth {
         self.dc = [(0.0, 0.0); 2];
         self.eq_state = [[Biquad::default(); EQ_BANDS.len()]; 2];
         self.update_eq();
+        self.reverb.reset();
+        self.update_reverb();
+    }
+
+    /// Gives the reverb the current decay, pre-delay and damping.
+    fn update_reverb(&mut self) {
+        self.reverb.set(ReverbSettings {
+            rt60_s: self.current.get(P::ReverbRt60),
+            predelay_ms: self.current.get(P::ReverbPredelay),
+            damp_hz: self.current.get(P::ReverbDamp),
+        });
+    }
+
+    /// [`Synth::reset`] with the clock at `clock`: a player starting at sample `clock` of a
+    /// timeline keeps the control ticks (every [`CONTROL_PERIOD`] samples of the clock) where a
+    /// render of the whole timeline from zero has them.
+    pub fn reset_at(&mut self, clock: u64) {
+        self.reset();
+        self.clock = clock;
     }
 
     /// Recomputes the tone EQ's coefficients where its gains moved.
@@ -240,6 +264,11 @@ impl Synth {
                     }
                 }
             }
+            let reverb = self.current.get(P::ReverbLevel);
+            if reverb > 0.0 {
+                self.reverb
+                    .process(reverb, &mut left[i..end], &mut right[i..end]);
+            }
             let pole = self.dc_pole;
             for (buf, state) in [&mut left[i..end], &mut right[i..end]]
                 .into_iter()
@@ -282,6 +311,7 @@ impl Synth {
             };
         }
         self.update_eq();
+        self.update_reverb();
         let ctl = control(&self.current, tables, self.sample_rate, self.bend);
         for v in self.voices.iter_mut().filter(|v| v.is_active()) {
             v.control(&ctl);

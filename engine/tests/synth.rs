@@ -47,6 +47,10 @@ fn busy_patch() -> Values {
     v.set(P::Fm4Feedback, 0.8);
     v.set(P::Eq125, 4.0);
     v.set(P::Eq4k, -6.0);
+    v.set(P::ReverbLevel, 0.3);
+    v.set(P::ReverbRt60, 0.8);
+    v.set(P::ReverbPredelay, 15.0);
+    v.set(P::ReverbDamp, 5_000.0);
     v
 }
 

@@ -231,10 +231,37 @@ fn jumps_and_loops_release_held_notes_and_play_from_the_new_position() {
     let f = pitch_hz(&l[n + a..n + b], RATE);
     assert!((f - 220.0).abs() < 1.5, "{f:.2} Hz after the loop");
 
-    // A jump into the middle of E4 does not strike it: silence until the transport stops.
-    let blocks = playing((0.6 * RATE) as i64, 9_600, 64, 120.0);
+    // A jump (within one activation) from 0.3 s into the middle of E4 does not strike it:
+    // after A3's release, silence.
+    let mut blocks = playing(0, (0.3 * RATE) as usize, 64, 120.0);
+    blocks.extend(playing((0.6 * RATE) as i64, 9_600, 64, 120.0));
     let [l, _] = play(&mut plugin, RATE, 64, &blocks);
-    assert!(rms_db(&l) < -120.0, "a note struck before the position");
+    let after = (0.3 * RATE) as usize + 4_800;
+    let level = rms_db(&l[after..]);
+    assert!(level < -90.0, "a note struck before the position: {level:.1} dB");
+}
+
+/// Host notes held when the plugin is switched to the session's notes are released.
+#[test]
+fn switching_off_host_notes_releases_them() {
+    let entry = entry();
+    let mut plugin = instance(&entry, INSTRUMENT_ID);
+    let mut blocks: Vec<Block> = (0..300)
+        .map(|_| Block {
+            len: 64,
+            ..Block::default()
+        })
+        .collect();
+    blocks[0].params.push((0, param_id("source"), 1.0)); // Host MIDI
+    blocks[0].notes.push((0, 60, Some(1.0)));
+    blocks[0].notes.push((5, 64, Some(1.0)));
+    blocks[100].params.push((0, param_id("source"), 0.0)); // Session: no note-offs sent
+    let [l, _] = play(&mut plugin, RATE, 64, &blocks);
+    assert!(rms_db(&l[3_200..6_400]) > -40.0, "the host notes play");
+    assert!(
+        rms_db(&l[64 * 200..]) < -100.0,
+        "host notes hang after the switch"
+    );
 }
 
 #[test]

@@ -55,6 +55,12 @@ const EQ_STEP: f64 = 0.7;
 pub const EXCERPT_MAX_S: f64 = 1.2;
 /// Notes rendered before an excerpt, seconds.
 pub const PREROLL_S: f64 = 0.5;
+/// The long window the reverb is chosen on, and how long before it its render starts, s.
+const LONG_S: f64 = 8.0;
+const LONG_PREROLL_S: f64 = 4.0;
+/// Reverb levels (amplitude) and decay times (s) the reverb's grid search tries.
+const REVERB_LEVELS: [f32; 3] = [0.08, 0.16, 0.3];
+const REVERB_RT60S: [f32; 3] = [0.6, 1.2, 2.4];
 
 /// A part to fit: its stem (mono) and its notes.
 #[derive(Debug, Clone, Copy)]
@@ -156,34 +162,48 @@ impl Objective {
             let len_s = (n.end_s - n.start_s + 0.25).clamp(0.25, max_s);
             let w0 = at(n.start_s - 0.03);
             let w1 = at(n.start_s + len_s);
-            if w1 <= w0 + rate as usize / 20 {
-                continue;
-            }
-            let r0 = w0.saturating_sub((PREROLL_S * rate as f64) as usize);
-            let t0 = r0 as f64 / rate as f64;
-            let t1 = w1 as f64 / rate as f64;
-            let ex_notes: Vec<NoteSpec> = notes
-                .iter()
-                .filter(|m| m.start_s < t1 && m.end_s > t0)
-                .map(|m| NoteSpec {
-                    start_s: (m.start_s - t0).max(0.0),
-                    end_s: m.end_s - t0,
-                    ..*m
-                })
-                .collect();
-            let window = &audio[w0..w1];
-            let rms = (window.iter().map(|x| (*x as f64).powi(2)).sum::<f64>()
-                / window.len() as f64)
-                .sqrt();
-            let reference = [self.specs[0].powers(window), self.specs[1].powers(window)];
-            self.excerpts.push(Excerpt {
-                notes: ex_notes,
-                render_len: w1 - r0,
-                offset: w0 - r0,
-                reference,
-                rms,
-            });
+            self.add_window(audio, rate, notes, w0, w1, PREROLL_S);
         }
+    }
+
+    /// Adds the window `w0..w1` (samples) of the stem as an excerpt, rendered from `preroll_s`
+    /// before it; returns its index (`None` when shorter than 50 ms).
+    fn add_window(
+        &mut self,
+        audio: &[f32],
+        rate: u32,
+        notes: &[NoteSpec],
+        w0: usize,
+        w1: usize,
+        preroll_s: f64,
+    ) -> Option<usize> {
+        if w1 <= w0 + rate as usize / 20 {
+            return None;
+        }
+        let r0 = w0.saturating_sub((preroll_s * rate as f64) as usize);
+        let t0 = r0 as f64 / rate as f64;
+        let t1 = w1 as f64 / rate as f64;
+        let ex_notes: Vec<NoteSpec> = notes
+            .iter()
+            .filter(|m| m.start_s < t1 && m.end_s > t0)
+            .map(|m| NoteSpec {
+                start_s: (m.start_s - t0).max(0.0),
+                end_s: m.end_s - t0,
+                ..*m
+            })
+            .collect();
+        let window = &audio[w0..w1];
+        let rms =
+            (window.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / window.len() as f64).sqrt();
+        let reference = [self.specs[0].powers(window), self.specs[1].powers(window)];
+        self.excerpts.push(Excerpt {
+            notes: ex_notes,
+            render_len: w1 - r0,
+            offset: w0 - r0,
+            reference,
+            rms,
+        });
+        Some(self.excerpts.len() - 1)
     }
 
     /// Mono renders of the excerpts `which` with `values`.
@@ -271,6 +291,25 @@ impl Objective {
                 }
             }
         }
+    }
+
+    /// Tries the reverb on a grid of levels and decay times (and as it is) and keeps the best
+    /// on `which`. A reverb builds up over seconds, so `which` is a long window rendered from
+    /// well before it: short excerpts would see too little of the tails of earlier notes.
+    fn match_reverb(&mut self, values: &mut Values, which: &[usize]) {
+        let mut best = (self.loss(values, which), *values);
+        for level in REVERB_LEVELS {
+            for rt60 in REVERB_RT60S {
+                let mut v = *values;
+                v.set(P::ReverbLevel, level);
+                v.set(P::ReverbRt60, rt60);
+                let loss = self.loss(&v, which);
+                if loss < best.0 {
+                    best = (loss, v);
+                }
+            }
+        }
+        *values = best.1;
     }
 
     /// Sets `level` so the renders' RMS matches the stem's over `which`.
@@ -530,6 +569,17 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
         return None;
     }
     let judge = if held.is_empty() { &train } else { &held };
+    // The loudest stretch of the stem (1 s steps), for the reverb.
+    let long = {
+        let len = ((LONG_S * rate as f64) as usize).min(audio.len());
+        let hop = rate as usize;
+        let energy = |a: usize| audio[a..a + len].iter().map(|x| x * x).sum::<f32>();
+        let start = (0..=(audio.len() - len) / hop)
+            .map(|k| k * hop)
+            .max_by(|a, b| energy(*a).total_cmp(&energy(*b)))
+            .unwrap_or(0);
+        obj.add_window(audio, rate, &notes, start, start + len, LONG_PREROLL_S)
+    };
 
     // Presets of the role, level-matched, ranked on the training excerpts.
     let roles = candidate_roles(part.role);
@@ -581,20 +631,26 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
                 seed.wrapping_add(100 * k as u64),
             );
         }
-        contenders.push((obj.loss(&v, judge), preset, v));
+        // Judged on the held-out excerpts and the long window alike.
+        let long_loss = long.map_or(0.0, |l| obj.loss(&v, &[l]));
+        contenders.push((obj.loss(&v, judge) + long_loss, preset, v));
     }
     contenders.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (_, preset, mut values) = contenders.swap_remove(0);
-    // The tone EQ first (closed form), then the synth's parameters, then the EQ again for
-    // what the fit moved.
+    // The reverb and the tone EQ first (a grid and a closed form), then the synth's
+    // parameters, then the EQ again for what the fit moved.
+    if let Some(long) = long {
+        obj.match_reverb(&mut values, &[long]);
+    }
     obj.match_eq(&mut values, &train);
     let rest = budget.saturating_sub(started.elapsed());
     evaluations += fit_groups(&mut obj, &mut values, &groups, drums, rest, seed);
     obj.match_eq(&mut values, &train);
 
     // Keep the fit only where it generalises: closer than the nearest preset on the held-out
-    // excerpts.
-    let values = if obj.loss(&values, judge) <= obj.loss(&nearest_values, judge) {
+    // excerpts, and over the long window (sustained notes longer than an excerpt, reverb).
+    let long_ok = long.is_none_or(|l| obj.loss(&values, &[l]) <= obj.loss(&nearest_values, &[l]));
+    let values = if long_ok && obj.loss(&values, judge) <= obj.loss(&nearest_values, judge) {
         values
     } else {
         nearest_values

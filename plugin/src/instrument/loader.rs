@@ -97,7 +97,6 @@ impl Shared {
                     (p, stamps)
                 }
                 Err(message) => {
-                    nice_plug::nice_warn!("AURALIS Instrument: {message}");
                     *lock(&self.status) = message;
                     // Watch the session file, so fixing it (or writing it) retries.
                     let file = source.session_file();
@@ -118,21 +117,40 @@ impl Shared {
 
     /// One look for changes (the loader thread's step; also callable from tests).
     pub fn poll(&self) {
+        let retired = lock(&self.slot).retired.take();
+        drop(retired);
+        let mut known = lock(&self.known);
         let rate = self.rate();
         if rate <= 0.0 {
             return;
         }
-        let retired = lock(&self.slot).retired.take();
-        drop(retired);
-        let mut known = lock(&self.known);
         let source = self.chosen();
-        let changed = known.source != source
-            || known.rate != rate
-            || known
-                .stamps
-                .iter()
-                .any(|(p, t)| std::fs::metadata(p).and_then(|m| m.modified()).ok() != *t);
-        if !changed {
+        let changed_files = known
+            .stamps
+            .iter()
+            .any(|(p, t)| std::fs::metadata(p).and_then(|m| m.modified()).ok() != *t);
+        let same = known.source == source && known.rate == rate;
+        if same && !changed_files {
+            return;
+        }
+        if same && source.is_set() {
+            // A file of the playing part changed: a part that fails to load now (a file
+            // half-edited by hand) leaves the current one playing, and is tried again when
+            // one of its files changes again.
+            match Part::load(&source, rate) {
+                Ok(part) => {
+                    *lock(&self.status) = String::new();
+                    known.stamps = part.stamps.clone();
+                    let replaced = lock(&self.slot).incoming.replace(Box::new(part));
+                    drop(replaced);
+                }
+                Err(message) => {
+                    *lock(&self.status) = message;
+                    for (path, t) in known.stamps.iter_mut() {
+                        *t = std::fs::metadata(&*path).and_then(|m| m.modified()).ok();
+                    }
+                }
+            }
             return;
         }
         let part = Box::new(self.load(&source, rate, &mut known));

@@ -18,6 +18,7 @@ pub mod player;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use auralis_engine::voice::CONTROL_PERIOD;
 use auralis_engine::{Event, EventKind, Synth, Values};
 use nice_plug::prelude::*;
 
@@ -40,7 +41,8 @@ pub struct Instrument {
     rate: f32,
     /// The moves applied to the synth now.
     moves: Moves,
-    source: Source,
+    /// Host notes sounding, per key (released when the host's notes are switched off).
+    host_held: [u8; 128],
     session_events: Vec<Event>,
     host_events: Vec<Event>,
     events: Vec<Event>,
@@ -58,7 +60,7 @@ impl Default for Instrument {
             player: Player::default(),
             rate: 0.0,
             moves: Moves::default(),
-            source: Source::Session,
+            host_held: [0; 128],
             session_events: Vec::with_capacity(EVENT_CAPACITY),
             host_events: Vec::with_capacity(EVENT_CAPACITY),
             events: Vec::with_capacity(2 * EVENT_CAPACITY),
@@ -67,6 +69,7 @@ impl Default for Instrument {
     }
 }
 
+/// Adds an event if there is room (never allocates; a block with more events drops the rest).
 fn push(events: &mut Vec<Event>, time: u32, kind: EventKind) {
     if events.len() < events.capacity() {
         events.push(Event { time, kind });
@@ -85,8 +88,10 @@ impl Instrument {
     /// Takes a part the loader left, if the slot is free this instant.
     fn take_incoming(&mut self) {
         let shared = self.shared.clone();
-        let Ok(mut slot) = shared.slot.try_lock() else {
-            return;
+        let mut slot = match shared.slot.try_lock() {
+            Ok(slot) => slot,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
         };
         if slot.retired.is_some() || slot.incoming.is_none() {
             return;
@@ -186,18 +191,28 @@ impl Plugin for Instrument {
         let source = self.params.source.value();
         let uses_session = source != Source::Host;
         let uses_host = source != Source::Session;
-        if source != self.source {
-            self.source = source;
-            if !uses_session && self.player.holds_notes() {
-                let events = &mut self.session_events;
-                self.player.block(
-                    &self.part,
-                    &HostTime::default(),
-                    player::Sync::Track,
-                    1.0,
-                    1,
-                    &mut |t, k| push(events, t, k),
-                );
+        if !uses_session {
+            // Stops the player (releasing its notes) once; it starts afresh when switched back.
+            let events = &mut self.session_events;
+            self.player.block(
+                &self.part,
+                &HostTime::default(),
+                player::Sync::Track,
+                1.0,
+                1,
+                &mut |t, k| push(events, t, k),
+            );
+        }
+        if !uses_host {
+            for (key, held) in self.host_held.iter_mut().enumerate() {
+                for _ in 0..*held {
+                    push(
+                        &mut self.host_events,
+                        0,
+                        EventKind::NoteOff { note: key as u8 },
+                    );
+                }
+                *held = 0;
             }
         }
 
@@ -217,20 +232,28 @@ impl Plugin for Instrument {
                         push(events, at, k)
                     });
             if motion == Motion::Started && !uses_host {
-                // Playing from a position sounds the same every time (the engine's clock
-                // restarts with the notes, as in the analyzer's render).
-                self.synth.reset();
+                // Playing from a position sounds the same every time: the synth restarts with
+                // its clock where a render of the track from zero has it at this position
+                // (so from zero it is the analyzer's render, sample for sample).
+                let clock = match sync {
+                    player::Sync::Track => time.pos_samples.unwrap_or(0),
+                    player::Sync::Tempo => 0,
+                };
+                self.synth.reset_at(if clock >= 0 {
+                    clock as u64
+                } else {
+                    clock.rem_euclid(CONTROL_PERIOD as i64) as u64
+                });
             }
         }
 
         while let Some(event) = context.next_event() {
-            if !uses_host {
-                continue;
-            }
             let time = event.timing().min(len.saturating_sub(1) as u32);
             match event {
-                NoteEvent::NoteOn { key, velocity, .. } => {
+                NoteEvent::NoteOn { key, velocity, .. } if uses_host => {
                     if let Some(note) = key.number() {
+                        let held = &mut self.host_held[note as usize & 127];
+                        *held = held.saturating_add(1);
                         push(
                             &mut self.host_events,
                             time,
@@ -238,20 +261,29 @@ impl Plugin for Instrument {
                         );
                     }
                 }
+                // Note-offs only for the host's own notes (a session note on the same key
+                // plays on).
                 NoteEvent::NoteOff { key, .. } | NoteEvent::Choke { key, .. } => {
                     if let Some(note) = key.number() {
-                        push(&mut self.host_events, time, EventKind::NoteOff { note });
+                        let held = &mut self.host_held[note as usize & 127];
+                        if *held > 0 {
+                            *held -= 1;
+                            push(&mut self.host_events, time, EventKind::NoteOff { note });
+                        }
                     }
                 }
-                NoteEvent::MidiPitchBend { value, .. } => {
+                NoteEvent::MidiPitchBend { value, .. } if uses_host => {
                     push(
                         &mut self.host_events,
                         time,
                         EventKind::PitchBend((value - 0.5) * 2.0),
                     );
                 }
-                NoteEvent::MidiCC { cc, value, .. } if cc == 123 && value >= 0.0 => {
+                NoteEvent::MidiCC { cc, .. } if uses_host && cc == 123 => {
+                    // All notes off: the synth releases every voice, the session's too.
                     push(&mut self.host_events, time, EventKind::AllNotesOff);
+                    self.host_held = [0; 128];
+                    self.player.forget_held();
                 }
                 _ => (),
             }

@@ -87,6 +87,8 @@ impl Part {
     pub fn load(source: &SessionRef, rate: f32) -> Result<Self, String> {
         let file = source.session_file();
         let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        // Times before contents: a file replaced in between is seen as changed next time.
+        let mut stamps = vec![(file.clone(), modified(&file))];
         let text = std::fs::read_to_string(&file)
             .map_err(|e| format!("{}: cannot read the session: {e}", file.display()))?;
         let doc: serde_json::Value = serde_json::from_str(&text)
@@ -144,16 +146,15 @@ impl Part {
                 source.element
             )
         })?;
-        let mut stamps = vec![(file.clone(), modified(&file))];
         let mut notes = Vec::new();
         if let Some(midi) = element.get("midi").and_then(|m| m.as_str()) {
             let path = dir.join(midi);
+            stamps.push((path.clone(), modified(&path)));
             let bytes = std::fs::read(&path)
                 .map_err(|e| format!("{}: cannot read the MIDI file: {e}", path.display()))?;
             notes = read_notes(&bytes).map_err(|e| {
                 format!("{}: not a MIDI file the plugin reads: {e}", path.display())
             })?;
-            stamps.push((path.clone(), modified(&path)));
         }
         let specs: Vec<_> = notes.iter().map(|n| n.spec()).collect();
         let events = timed_events(&specs, rate)
@@ -178,11 +179,6 @@ impl Part {
             events,
             stamps,
         })
-    }
-
-    /// Whether a file it was loaded from changed on disk since.
-    pub fn is_stale(&self) -> bool {
-        self.stamps.iter().any(|(p, t)| modified(p) != *t)
     }
 }
 

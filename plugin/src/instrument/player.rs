@@ -2,10 +2,10 @@
 //! allocation).
 //!
 //! The player keeps its own position and follows the host while the host plays on: each block
-//! starts where the last one ended. When the host's position differs from that by more than
-//! the rounding of its clock (a loop, a jump, a start), the player releases the notes it holds
-//! and continues from the host's position. Notes that began before that position are not
-//! struck again (as a DAW's MIDI clip does).
+//! starts where the last one ended. A host position within 10 ms of that is drift (a tempo
+//! ramp, rounding): the player takes it and plays on. Further away (a loop, a jump) or at a
+//! start, the player releases the notes it holds and continues from the host's position. Notes
+//! that began before that position are not struck again (as a DAW's MIDI clip does).
 //!
 //! Two timelines:
 //! - [`Sync::Track`]: the element's notes at their times in the track (seconds), as the
@@ -40,6 +40,10 @@ pub struct HostTime {
 
 /// Tempo assumed when the host gives none.
 const DEFAULT_TEMPO: f64 = 120.0;
+/// A host position this close to where the player expected it (but more than a sample
+/// away) is a drift of the host's clock (a tempo ramp, beats rounded), not a jump: the player
+/// takes the host's position and keeps its notes.
+const RESYNC_S: f64 = 0.010;
 
 /// The player's state.
 #[derive(Debug, Clone)]
@@ -50,6 +54,8 @@ pub struct Player {
     expect_beat: f64,
     /// Notes the player holds, per key.
     held: [u8; 128],
+    /// Find the position again at the next block, as after a jump.
+    seek: bool,
 }
 
 impl Default for Player {
@@ -60,6 +66,7 @@ impl Default for Player {
             expect_sample: 0,
             expect_beat: 0.0,
             held: [0; 128],
+            seek: false,
         }
     }
 }
@@ -83,6 +90,18 @@ impl Player {
         *self = Self::default();
     }
 
+    /// Releases the held notes and finds the position again at the next block (a new part
+    /// while playing: no restart of the synth, so tails ring on).
+    pub fn relocate(&mut self, emit: &mut impl FnMut(u32, EventKind)) {
+        self.release(emit);
+        self.seek = true;
+    }
+
+    /// Forgets the held notes without releasing them (the synth released everything).
+    pub fn forget_held(&mut self) {
+        self.held = [0; 128];
+    }
+
     /// Whether the player holds any note.
     pub fn holds_notes(&self) -> bool {
         self.held.iter().any(|&h| h > 0)
@@ -102,6 +121,7 @@ impl Player {
         if !time.playing || len == 0 {
             let was = self.playing;
             self.playing = false;
+            self.seek = false;
             if was {
                 self.release(emit);
             }
@@ -109,6 +129,7 @@ impl Player {
         }
         let started = !self.playing;
         self.playing = true;
+
         let events = &part.events;
         let last = len as u32 - 1;
         match sync {
@@ -116,22 +137,26 @@ impl Player {
                 let pos = time
                     .pos_samples
                     .unwrap_or(if started { 0 } else { self.expect_sample });
+                let off = (pos - self.expect_sample).abs();
                 let motion = if started {
                     Motion::Started
-                } else if (pos - self.expect_sample).abs() <= 1 {
-                    Motion::Continued
-                } else {
+                } else if self.seek || off as f64 > RESYNC_S * rate as f64 {
                     Motion::Jumped
-                };
-                let cur = if motion == Motion::Continued {
-                    self.expect_sample
                 } else {
-                    if motion == Motion::Jumped {
-                        self.release(emit);
-                    }
-                    self.next = events.partition_point(|e| (e.sample as i64) < pos);
-                    pos
+                    Motion::Continued
                 };
+                let cur = match motion {
+                    Motion::Continued if off <= 1 => self.expect_sample,
+                    Motion::Continued => pos,
+                    _ => {
+                        if motion == Motion::Jumped {
+                            self.release(emit);
+                        }
+                        self.next = events.partition_point(|e| (e.sample as i64) < pos);
+                        pos
+                    }
+                };
+                self.seek = false;
                 let end = cur + len as i64;
                 while let Some(e) = events.get(self.next) {
                     if e.sample as i64 >= end {
@@ -150,22 +175,26 @@ impl Player {
                 let pos = time
                     .pos_beats
                     .unwrap_or(if started { 0.0 } else { self.expect_beat });
+                let off = (pos - self.expect_beat).abs();
                 let motion = if started {
                     Motion::Started
-                } else if (pos - self.expect_beat).abs() <= 2.0 * per_sample {
-                    Motion::Continued
-                } else {
+                } else if self.seek || off > RESYNC_S * rate as f64 * per_sample {
                     Motion::Jumped
-                };
-                let cur = if motion == Motion::Continued {
-                    self.expect_beat
                 } else {
-                    if motion == Motion::Jumped {
-                        self.release(emit);
-                    }
-                    self.next = events.partition_point(|e| e.beat < pos);
-                    pos
+                    Motion::Continued
                 };
+                let cur = match motion {
+                    Motion::Continued if off <= 2.0 * per_sample => self.expect_beat,
+                    Motion::Continued => pos,
+                    _ => {
+                        if motion == Motion::Jumped {
+                            self.release(emit);
+                        }
+                        self.next = events.partition_point(|e| e.beat < pos);
+                        pos
+                    }
+                };
+                self.seek = false;
                 let end = cur + len as f64 * per_sample;
                 let mut at_least = 0u32;
                 while let Some(e) = events.get(self.next) {
@@ -348,6 +377,42 @@ mod tests {
         // The jump back released 64; the stop released the 64 of the second pass.
         assert!(out.contains(&(1, 0, EventKind::NoteOff { note: 64 })));
         assert_eq!(out.last(), Some(&(2, 0, EventKind::NoteOff { note: 64 })));
+        assert!(!player.holds_notes());
+    }
+
+    #[test]
+    fn drift_under_ten_milliseconds_keeps_the_notes_and_a_relocation_releases_them() {
+        let mut player = Player::default();
+        let p = part();
+        let mut out = Vec::new();
+        // Blocks of 100 from 0 and 100; the host then says 202 where 200 was expected (10 ms
+        // is 2 samples at 200 Hz: drift, kept); at 252 a new part relocates the player.
+        let mut motions = Vec::new();
+        for (s, len, relocate) in [
+            (0i64, 100, false),
+            (100, 100, false),
+            (202, 50, false),
+            (252, 50, true),
+        ] {
+            if relocate {
+                player.relocate(&mut |t, k| out.push((s + t as i64, k)));
+            }
+            motions.push(
+                player.block(&p, &at(s), Sync::Track, 200.0, len, &mut |t, k| {
+                    out.push((s + t as i64, k))
+                }),
+            );
+        }
+        assert_eq!(motions[2], Motion::Continued);
+        assert_eq!(motions[3], Motion::Jumped);
+        // Key 64 (due at 200) strikes at the start of the drifted block, and is released at
+        // the relocation.
+        let on = EventKind::NoteOn {
+            note: 64,
+            velocity: 1.0,
+        };
+        assert!(out.contains(&(202, on)), "{out:?}");
+        assert_eq!(out.last(), Some(&(252, EventKind::NoteOff { note: 64 })));
         assert!(!player.holds_notes());
     }
 
