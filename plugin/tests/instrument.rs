@@ -238,7 +238,10 @@ fn jumps_and_loops_release_held_notes_and_play_from_the_new_position() {
     let [l, _] = play(&mut plugin, RATE, 64, &blocks);
     let after = (0.3 * RATE) as usize + 4_800;
     let level = rms_db(&l[after..]);
-    assert!(level < -90.0, "a note struck before the position: {level:.1} dB");
+    assert!(
+        level < -90.0,
+        "a note struck before the position: {level:.1} dB"
+    );
 }
 
 /// Host notes held when the plugin is switched to the session's notes are released.

@@ -646,6 +646,14 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
     let rest = budget.saturating_sub(started.elapsed());
     evaluations += fit_groups(&mut obj, &mut values, &groups, drums, rest, seed);
     obj.match_eq(&mut values, &train);
+    // The excerpts are the loudest notes: the level over a long stretch is the song's.
+    if let (false, Some(l)) = (drums, long) {
+        let before = values;
+        obj.match_level(&mut values, P::Level, &[l]);
+        if obj.loss(&values, &[l]) > obj.loss(&before, &[l]) {
+            values = before;
+        }
+    }
 
     // Keep the fit only where it generalises: closer than the nearest preset on the held-out
     // excerpts, and over the long window (sustained notes longer than an excerpt, reverb).
