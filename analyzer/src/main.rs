@@ -89,6 +89,11 @@ enum Command {
         /// With --timbre: seconds of fitting per part.
         #[arg(long, default_value_t = 8.0, value_parser = parse_seconds)]
         fit_seconds: f64,
+        /// With --timbre: also stop each part's parameter search after this many loss
+        /// evaluations, so that the scores repeat exactly (give a --fit-seconds they do not
+        /// reach); for comparing changes to the fitter.
+        #[arg(long)]
+        fit_evaluations: Option<usize>,
         /// Model cache folder.
         #[arg(long)]
         models: Option<PathBuf>,
@@ -414,6 +419,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
             timbre: true,
             fit_seconds,
+            fit_evaluations,
             ..
         } => {
             let started = Instant::now();
@@ -421,7 +427,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             println!("{}", eval::hands::header());
             let scores = eval::hands::run(
                 &songs,
-                std::time::Duration::from_secs_f64(fit_seconds),
+                auralis::hands::fit::Budget {
+                    time: std::time::Duration::from_secs_f64(fit_seconds),
+                    evaluations: fit_evaluations,
+                },
                 &|s| println!("{}", eval::hands::row(s)),
             )?;
             println!("{}", eval::hands::summary(&scores));

@@ -14,7 +14,6 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -38,6 +37,8 @@ pub struct PartScore {
     pub fitted_db: f64,
     /// Fitting time, seconds.
     pub fit_s: f64,
+    /// Loss evaluations of the parameter search.
+    pub evaluations: usize,
 }
 
 /// The role a corpus stem is rebuilt as.
@@ -64,7 +65,7 @@ fn stem_path(song: &Path, name: &str) -> Option<std::path::PathBuf> {
 /// cores; `on_part` sees each score as it is done.
 pub fn run(
     songs: &[std::path::PathBuf],
-    per_part: Duration,
+    per_part: fit::Budget,
     on_part: &(dyn Fn(&PartScore) + Sync),
 ) -> Result<Vec<PartScore>> {
     let mut jobs = Vec::new();
@@ -123,7 +124,7 @@ fn score_part(
     name: &str,
     stem: &Path,
     bank: &[auralis_engine::bank::Preset],
-    budget: Duration,
+    budget: fit::Budget,
     seed: u64,
 ) -> Result<Option<PartScore>> {
     let (rate, stereo) = crate::decode::read_stereo(stem)?;
@@ -158,6 +159,7 @@ fn score_part(
         preset_db,
         fitted_db,
         fit_s: f.seconds,
+        evaluations: f.evaluations,
     }))
 }
 

@@ -58,6 +58,25 @@ pub const PREROLL_S: f64 = 0.5;
 /// The long window the reverb is chosen on, and how long before it its render starts, s.
 const LONG_S: f64 = 8.0;
 const LONG_PREROLL_S: f64 = 4.0;
+/// Parameters with a value where the sound changes kind, and that value, for
+/// [`Objective::simplify`]: pulse widths of a square (with the width modulation off too, as
+/// either alone may not help), no pitch, width, cutoff or level modulation, no glide, no
+/// noise, sub or second oscillator, no detune.
+const PLAIN: [&[(P, f32)]; 13] = [
+    &[(P::Osc1Pw, 0.5), (P::Lfo2Pw, 0.0)],
+    &[(P::Osc1Pw, 0.5)],
+    &[(P::Osc2Pw, 0.5)],
+    &[(P::Lfo2Pw, 0.0)],
+    &[(P::Lfo1Pitch, 0.0)],
+    &[(P::Lfo1Cutoff, 0.0)],
+    &[(P::Lfo2Amp, 0.0)],
+    &[(P::Glide, 0.0)],
+    &[(P::NoiseLevel, 0.0)],
+    &[(P::SubLevel, 0.0)],
+    &[(P::Osc2Level, 0.0)],
+    &[(P::UnisonDetune, 0.0)],
+    &[(P::Osc1Fine, 0.0)],
+];
 /// Reverb levels (amplitude) and decay times (s) the reverb's grid search tries.
 const REVERB_LEVELS: [f32; 3] = [0.08, 0.16, 0.3];
 const REVERB_RT60S: [f32; 3] = [0.6, 1.2, 2.4];
@@ -312,6 +331,28 @@ impl Objective {
         *values = best.1;
     }
 
+    /// Tries each set of [`PLAIN`] at its plain values, in order, keeping every one
+    /// that does not make the loss over `which` worse. A continuous search cannot land on a
+    /// value where the sound changes kind (a pulse at exactly half width has no even
+    /// harmonics; a modulation depth of exactly zero leaves the harmonics sharp), and the
+    /// log spectrum punishes the small leftovers of being near one.
+    fn simplify(&mut self, values: &mut Values, which: &[usize]) {
+        let mut best = self.loss(values, which);
+        for set in PLAIN {
+            if set.iter().all(|&(p, plain)| values.get(p) == plain) {
+                continue;
+            }
+            let mut v = *values;
+            for &(p, plain) in set {
+                v.set(p, plain);
+            }
+            let loss = self.loss(&v, which);
+            if loss <= best {
+                (best, *values) = (loss, v);
+            }
+        }
+    }
+
     /// Sets `level` so the renders' RMS matches the stem's over `which`.
     fn match_level(&mut self, values: &mut Values, level: P, which: &[usize]) {
         let renders = self.render(values, which);
@@ -363,7 +404,7 @@ fn pick_notes(audio: &[f32], rate: u32, notes: &[NoteSpec], idx: &[usize], k: us
 
 /// The parameters fitted for a pitched patch with `v`'s voice type and sources.
 fn pitched_params(v: &Values) -> Vec<P> {
-    let mut p = vec![P::Level, P::FilterCutoff];
+    let mut p = vec![P::Level, P::FilterCutoff, P::VelocityAmount];
     match v.index(P::VoiceType) {
         1 => p.extend([
             P::PluckDecay,
@@ -481,13 +522,57 @@ fn drum_groups() -> Vec<(ClassFilter, Vec<P>)> {
     ]
 }
 
+/// What a fit may spend: wall-clock time, and optionally a number of loss evaluations of the
+/// search. With a count each search stops after the generation that reaches its share (or at
+/// the time, whichever comes first), so a fit repeats exactly whatever else the machine is
+/// doing: for comparing changes to the fitter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Wall-clock time.
+    pub time: Duration,
+    /// Loss evaluations of the parameter search (the preset ranking, EQ, reverb and level
+    /// matching come on top); `None`: the time alone.
+    pub evaluations: Option<usize>,
+}
+
+impl From<Duration> for Budget {
+    fn from(time: Duration) -> Self {
+        Self {
+            time,
+            evaluations: None,
+        }
+    }
+}
+
+impl Budget {
+    /// The part `f` of this budget.
+    fn share(self, f: f64) -> Self {
+        Self {
+            time: self.time.mul_f64(f),
+            evaluations: self.evaluations.map(|n| (n as f64 * f).round() as usize),
+        }
+    }
+
+    /// What is left after `elapsed` and `evaluations` spent.
+    fn left(self, elapsed: Duration, evaluations: usize) -> Self {
+        Self {
+            time: self.time.saturating_sub(elapsed),
+            evaluations: self.evaluations.map(|n| n.saturating_sub(evaluations)),
+        }
+    }
+
+    fn is_zero(self) -> bool {
+        self.time.is_zero() || self.evaluations == Some(0)
+    }
+}
+
 /// Runs CMA-ES over `params` of `values` on the excerpts `which` for `budget`.
 fn optimise(
     obj: &mut Objective,
     values: &mut Values,
     params: &[P],
     which: &[usize],
-    budget: Duration,
+    budget: Budget,
     seed: u64,
 ) -> (f64, usize) {
     let started = Instant::now();
@@ -508,7 +593,7 @@ fn optimise(
         INITIAL_STEP,
         seed,
         &mut |x| obj.loss(&apply(x), which),
-        &mut |_| started.elapsed() >= budget,
+        &mut |n| started.elapsed() >= budget.time || budget.evaluations.is_some_and(|m| n >= m),
     );
     *values = apply(&best.x);
     (best.loss, best.evaluations)
@@ -516,7 +601,8 @@ fn optimise(
 
 /// Finds the nearest preset of the part's role and fits it within `budget`; `None` when the
 /// part has no notes, no bank preset fits its role, or its stem is silent where it plays.
-pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<Fit> {
+pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -> Option<Fit> {
+    let budget = budget.into();
     let started = Instant::now();
     let drums = part.role == "drums";
     let (audio, rate) = (part.audio, part.rate);
@@ -569,16 +655,29 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
         return None;
     }
     let judge = if held.is_empty() { &train } else { &held };
-    // The loudest stretch of the stem (1 s steps), for the reverb.
-    let long = {
+    // The loudest stretch of the stem (1 s steps), for the reverb, and a typical one (the
+    // median energy of the stretches where it plays, away from the loudest) that guards the
+    // fit against sounding closer only where the part is loudest.
+    let (long, typical) = {
         let len = ((LONG_S * rate as f64) as usize).min(audio.len());
         let hop = rate as usize;
         let energy = |a: usize| audio[a..a + len].iter().map(|x| x * x).sum::<f32>();
-        let start = (0..=(audio.len() - len) / hop)
-            .map(|k| k * hop)
-            .max_by(|a, b| energy(*a).total_cmp(&energy(*b)))
-            .unwrap_or(0);
-        obj.add_window(audio, rate, &notes, start, start + len, LONG_PREROLL_S)
+        let mut windows: Vec<(usize, f32)> = (0..=(audio.len() - len) / hop)
+            .map(|k| (k * hop, energy(k * hop)))
+            .collect();
+        windows.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (loudest, top) = windows.first().copied().unwrap_or((0, 0.0));
+        let mut playing: Vec<(usize, f32)> = windows
+            .iter()
+            .copied()
+            .filter(|&(a, e)| e >= 0.01 * top && a.abs_diff(loudest) >= len)
+            .collect();
+        playing.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let long = obj.add_window(audio, rate, &notes, loudest, loudest + len, LONG_PREROLL_S);
+        let typical = playing
+            .get(playing.len() / 2)
+            .and_then(|&(a, _)| obj.add_window(audio, rate, &notes, a, a + len, LONG_PREROLL_S));
+        (long, typical)
     };
 
     // Presets of the role, level-matched, ranked on the training excerpts.
@@ -606,22 +705,39 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
 
     // Fit: a short fit of each of the best few presets, the one that does best on the held-out
     // excerpts is fitted on with the rest of the budget.
-    let left = budget.saturating_sub(started.elapsed());
+    let left = budget.left(started.elapsed(), 0);
     let shortlist = if drums {
         1
     } else {
         SHORTLIST.min(ranked.len())
     };
     let trial = if shortlist > 1 {
-        left.mul_f64(TRIAL_SHARE / shortlist as f64)
+        left.share(TRIAL_SHARE / shortlist as f64)
     } else {
-        Duration::ZERO
+        left.share(0.0)
     };
+    // The last place goes to the best preset of another generator than the ones before it
+    // (a plucked string for a piano the subtractive pads happen to match more closely as
+    // they are): presets of one generator share its limits, which a fit cannot move.
+    let mut picks: Vec<usize> = (0..shortlist).collect();
+    if shortlist > 1 {
+        let kinds: Vec<usize> = ranked[..shortlist - 1]
+            .iter()
+            .map(|r| r.2.index(P::VoiceType))
+            .collect();
+        if let Some(other) = (shortlist - 1..ranked.len())
+            .find(|&i| !kinds.contains(&ranked[i].2.index(P::VoiceType)))
+        {
+            picks[shortlist - 1] = other;
+        }
+    }
     let mut evaluations = 0;
     let mut contenders: Vec<(f64, &Preset, Values)> = Vec::new();
-    for (k, (_, preset, v)) in ranked.iter().take(shortlist).enumerate() {
+    for (k, (_, preset, v)) in picks.iter().map(|&i| &ranked[i]).enumerate() {
         let mut v = *v;
         if !trial.is_zero() {
+            // Each with its tone EQ, so presets are compared on what an EQ cannot fix.
+            obj.match_eq(&mut v, &train);
             evaluations += fit_groups(
                 &mut obj,
                 &mut v,
@@ -637,14 +753,21 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
     }
     contenders.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (_, preset, mut values) = contenders.swap_remove(0);
-    // The reverb and the tone EQ first (a grid and a closed form), then the synth's
-    // parameters, then the EQ again for what the fit moved.
+    // Plain values, the reverb and the tone EQ first (tries, a grid and a closed form), then
+    // the synth's parameters, then plain values and the EQ again for what the search moved.
+    let train_long: Vec<usize> = train.iter().copied().chain(long).collect();
+    if !drums {
+        obj.simplify(&mut values, &train_long);
+    }
     if let Some(long) = long {
         obj.match_reverb(&mut values, &[long]);
     }
     obj.match_eq(&mut values, &train);
-    let rest = budget.saturating_sub(started.elapsed());
+    let rest = budget.left(started.elapsed(), evaluations);
     evaluations += fit_groups(&mut obj, &mut values, &groups, drums, rest, seed);
+    if !drums {
+        obj.simplify(&mut values, &train_long);
+    }
     obj.match_eq(&mut values, &train);
     // The excerpts are the loudest notes: the level over a long stretch is the song's.
     if let (false, Some(l)) = (drums, long) {
@@ -656,8 +779,12 @@ pub fn fit(part: &Part, bank: &[Preset], budget: Duration, seed: u64) -> Option<
     }
 
     // Keep the fit only where it generalises: closer than the nearest preset on the held-out
-    // excerpts, and over the long window (sustained notes longer than an excerpt, reverb).
-    let long_ok = long.is_none_or(|l| obj.loss(&values, &[l]) <= obj.loss(&nearest_values, &[l]));
+    // excerpts, and over the loudest and the typical long windows (sustained notes longer
+    // than an excerpt, reverb, the part's quieter stretches).
+    let long_ok = [long, typical]
+        .into_iter()
+        .flatten()
+        .all(|l| obj.loss(&values, &[l]) <= obj.loss(&nearest_values, &[l]));
     let values = if long_ok && obj.loss(&values, judge) <= obj.loss(&nearest_values, judge) {
         values
     } else {
@@ -686,7 +813,7 @@ fn fit_groups(
     values: &mut Values,
     groups: &[Group],
     drums: bool,
-    budget: Duration,
+    budget: Budget,
     seed: u64,
 ) -> usize {
     let total: usize = groups.iter().map(|g| g.train.len()).sum();
@@ -697,7 +824,7 @@ fn fit_groups(
         } else {
             pitched_params(values)
         };
-        let share = budget.mul_f64(g.train.len() as f64 / total.max(1) as f64);
+        let share = budget.share(g.train.len() as f64 / total.max(1) as f64);
         let (_, e) = optimise(
             obj,
             values,
@@ -759,5 +886,91 @@ mod tests {
             fit.preset
         );
         assert!(fit.loss_after < 4.0, "{}", fit.loss_after);
+    }
+
+    /// A square lead fitted near a square (a slightly uneven width, a little width
+    /// modulation and vibrato) is snapped back to the square where that sounds closer, and
+    /// a modulation the part really has is kept.
+    #[test]
+    fn simplify_snaps_to_plain_values_that_sound_closer() {
+        let rate = 22_050u32;
+        let mut truth = Values::default();
+        truth.set(P::VoiceMode, 1.0);
+        truth.set(P::Osc1Wave, 3.0);
+        truth.set(P::Osc1Pw, 0.5);
+        truth.set(P::FilterCutoff, 6000.0);
+        truth.set(P::Lfo1Cutoff, 1.0);
+        truth.set(P::Lfo1Rate, 3.0);
+        truth.set(P::Level, -12.0);
+        let notes: Vec<NoteSpec> = (0..12)
+            .map(|i| NoteSpec {
+                start_s: 0.5 * i as f64,
+                end_s: 0.5 * i as f64 + 0.4,
+                pitch: [57u8, 60, 64, 67][i % 4],
+                velocity: 0.8,
+            })
+            .collect();
+        let [l, r] = render(&truth, &notes, rate as f32, rate as usize * 6);
+        let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+        let mut obj = Objective::new(rate);
+        obj.add_excerpts(&mono, rate, &notes, &[0, 3, 6, 9], 1.0);
+        let which = [0, 1, 2, 3];
+        let mut near = truth;
+        near.set(P::Osc1Pw, 0.46);
+        near.set(P::Lfo2Pw, 0.08);
+        near.set(P::Lfo1Pitch, 12.0);
+        let before = obj.loss(&near, &which);
+        let mut v = near;
+        obj.simplify(&mut v, &which);
+        assert_eq!(v.get(P::Osc1Pw), 0.5);
+        assert_eq!(v.get(P::Lfo2Pw), 0.0);
+        assert_eq!(v.get(P::Lfo1Pitch), 0.0);
+        assert_eq!(v.get(P::Lfo1Cutoff), 1.0, "a modulation the part has stays");
+        let after = obj.loss(&v, &which);
+        assert!(after < 0.5 * before, "{before} → {after}");
+    }
+
+    /// With a count of evaluations the fit repeats exactly, and spends about that on its
+    /// search.
+    #[test]
+    fn an_evaluation_budget_repeats_exactly() {
+        let rate = 22_050u32;
+        let mut truth = Values::default();
+        truth.set(P::FilterCutoff, 1200.0);
+        truth.set(P::AmpDecay, 200.0);
+        truth.set(P::AmpSustain, 0.3);
+        let notes: Vec<NoteSpec> = (0..10)
+            .map(|i| NoteSpec {
+                start_s: 0.3 * i as f64,
+                end_s: 0.3 * i as f64 + 0.2,
+                pitch: [45u8, 48, 52][i % 3],
+                velocity: 0.8,
+            })
+            .collect();
+        let [l, r] = render(&truth, &notes, rate as f32, rate as usize * 4);
+        let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+        let bank = auralis_engine::bank::presets();
+        let part = Part {
+            role: "bass",
+            rate,
+            audio: &mono,
+            notes: &notes,
+        };
+        let budget = Budget {
+            time: Duration::from_secs(600),
+            evaluations: Some(60),
+        };
+        let a = fit(&part, &bank, budget, 3).unwrap();
+        let b = fit(&part, &bank, budget, 3).unwrap();
+        assert_eq!(a.values, b.values);
+        assert_eq!(a.evaluations, b.evaluations);
+        // A search stops between generations: at most one generation (≤ 16 for the
+        // parameters of a patch) over, in each of the shortlist's trials and the final fit.
+        assert!(
+            a.evaluations <= 60 + 16 * (SHORTLIST + 1),
+            "{}",
+            a.evaluations
+        );
+        assert!(a.evaluations >= 30, "{}", a.evaluations);
     }
 }
