@@ -183,12 +183,27 @@ impl Lfo {
     /// Advances by `dt_cycles` (rate / step rate) and returns the value.
     #[inline]
     pub fn tick(&mut self, shape: LfoShape, dt_cycles: f32) -> f32 {
+        let p = self.advance(dt_cycles);
+        self.value(shape, p)
+    }
+
+    /// Advances by `dt_cycles` and returns the phase the step started from (what
+    /// [`Lfo::value`] reads): a voice whose LFO modulates nothing keeps it running without
+    /// computing its value.
+    #[inline]
+    pub fn advance(&mut self, dt_cycles: f32) -> f32 {
         let p = self.phase;
         self.phase += dt_cycles;
         if self.phase >= 1.0 {
             self.phase -= self.phase.floor();
             self.held = next_bipolar(&mut self.rng);
         }
+        p
+    }
+
+    /// The value at phase `p` (from [`Lfo::advance`]).
+    #[inline]
+    pub fn value(&self, shape: LfoShape, p: f32) -> f32 {
         match shape {
             LfoShape::Sine => (std::f32::consts::TAU * p).sin(),
             LfoShape::Triangle => 1.0 - 4.0 * (p + 0.25 - (p + 0.25).floor() - 0.5).abs(),

@@ -76,6 +76,9 @@ pub struct Synth {
     target: Values,
     /// Values the voices read.
     current: Values,
+    /// Whether some of `current` may still be on its way to `target` (the smoothing loop
+    /// runs only then).
+    smoothing: bool,
     clock: u64,
     bend: f32,
     /// Pitch of the last note played, where a glide starts.
@@ -104,6 +107,7 @@ impl Synth {
             voices: Vec::new(),
             target: values,
             current: values,
+            smoothing: false,
             clock: 0,
             bend: 0.0,
             last_pitch: None,
@@ -153,6 +157,7 @@ impl Synth {
             v.reset();
         }
         self.current = self.target;
+        self.smoothing = false;
         self.clock = 0;
         self.bend = 0.0;
         self.last_pitch = None;
@@ -197,6 +202,7 @@ impl Synth {
     pub fn set_values(&mut self, values: Values) {
         self.target = values;
         self.current = values;
+        self.smoothing = false;
     }
 
     /// The values as set.
@@ -208,6 +214,7 @@ impl Synth {
     pub fn set_param(&mut self, index: usize, value: f32) {
         if let Some(spec) = SPECS.get(index) {
             self.target.0[index] = spec.clamp(value);
+            self.smoothing = true;
             if matches!(spec.kind, Kind::Int { .. } | Kind::Choice { .. }) {
                 self.current.0[index] = self.target.0[index];
             }
@@ -289,7 +296,21 @@ impl Synth {
     }
 
     fn control_tick(&mut self, tables: &WaveTables) {
+        if self.smoothing {
+            self.smooth();
+        }
+        self.update_eq();
+        self.update_reverb();
+        let ctl = control(&self.current, tables, self.sample_rate, self.bend);
+        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+            v.control(&ctl);
+        }
+    }
+
+    /// Moves every value one control tick towards its target.
+    fn smooth(&mut self) {
         let a = 1.0 - (-(CONTROL_PERIOD as f32) / (SMOOTH_S * self.sample_rate)).exp();
+        let mut moving = false;
         for ((spec, &t), c) in SPECS
             .iter()
             .zip(&self.target.0)
@@ -307,15 +328,11 @@ impl Synth {
             *c = if (next - t).abs() <= 1e-6 * t.abs().max(1e-3) {
                 t
             } else {
+                moving = true;
                 next
             };
         }
-        self.update_eq();
-        self.update_reverb();
-        let ctl = control(&self.current, tables, self.sample_rate, self.bend);
-        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-            v.control(&ctl);
-        }
+        self.smoothing = moving;
     }
 
     fn control<'a>(&'a self, tables: &'a WaveTables) -> Control<'a> {

@@ -195,6 +195,49 @@ pub struct Voice {
     string_dc: (f32, f32),
     /// Samples of excitation left.
     burst_left: u32,
+    /// Coefficients of the last control tick, kept while their inputs stand still.
+    memo: Memos,
+}
+
+/// The last result of a function of `K`, recomputed only when the key changes: a control
+/// tick derives increments and coefficients (exp, tan, pow) from inputs that mostly stand
+/// still between ticks. The value is a function of the key alone, so a hit gives exactly what
+/// recomputing would.
+#[derive(Debug, Clone, Copy, Default)]
+struct Memo<K, V> {
+    key: Option<K>,
+    value: V,
+}
+
+impl<K: PartialEq + Copy, V: Copy> Memo<K, V> {
+    #[inline]
+    fn get(&mut self, key: K, compute: impl FnOnce() -> V) -> V {
+        if self.key != Some(key) {
+            self.value = compute();
+            self.key = Some(key);
+        }
+        self.value
+    }
+}
+
+/// Unison copies' detune ratios and the widest copy's.
+type Detune = ([f32; MAX_UNISON], f32);
+
+/// A voice's memos (cleared with the voice: [`Voice::allocate`] sets the rate they assume).
+#[derive(Debug, Clone, Copy, Default)]
+struct Memos {
+    detune: Memo<(usize, f32), Detune>,
+    /// Per oscillator, keyed by its note, the copies and their detune: increments and mip
+    /// level.
+    osc: [Memo<(f32, usize, Detune), ([u32; MAX_UNISON], usize)>; 2],
+    sub: Memo<f32, (u32, usize)>,
+    pan: Memo<(usize, f32, f32, bool), (bool, [(f32, f32); MAX_UNISON], (f32, f32))>,
+    filter: Memo<(f32, f32, f32, usize, f32), (FilterKind, SvfMode, SvfCoefs, LadderCoefs)>,
+    pluck: Memo<(f32, f32, f32, f32), (f32, f32, f32, f32, u32)>,
+    formant: Memo<(f32, f32), [SvfCoefs; 3]>,
+    fm4_decay: Memo<[f32; 4], [f32; 4]>,
+    fm4_inc: Memo<(f32, [f32; 4], usize, Detune), [[u32; MAX_UNISON]; 4]>,
+    level: Memo<f32, f32>,
 }
 
 impl Voice {
@@ -350,17 +393,23 @@ impl Voice {
         } else {
             1.0
         };
-        let lfo1 = fade
-            * self.lfo[0].tick(
-                LfoShape::from_index(v.index(P::Lfo1Shape)),
-                v.get(P::Lfo1Rate) / tick_rate,
-            );
-        let lfo2 = self.lfo[1].tick(
-            LfoShape::from_index(v.index(P::Lfo2Shape)),
-            v.get(P::Lfo2Rate) / tick_rate,
-        );
+        // An LFO that modulates nothing still runs (its phase is part of the voice's
+        // state), but its value, a sine or more, is not computed.
+        let p1 = self.lfo[0].advance(v.get(P::Lfo1Rate) / tick_rate);
+        let lfo1 = if v.get(P::Lfo1Pitch) != 0.0 || v.get(P::Lfo1Cutoff) != 0.0 {
+            fade * self.lfo[0].value(LfoShape::from_index(v.index(P::Lfo1Shape)), p1)
+        } else {
+            0.0
+        };
+        let p2 = self.lfo[1].advance(v.get(P::Lfo2Rate) / tick_rate);
+        let lfo2 = if v.get(P::Lfo2Pw) != 0.0 || v.get(P::Lfo2Amp) != 0.0 {
+            self.lfo[1].value(LfoShape::from_index(v.index(P::Lfo2Shape)), p2)
+        } else {
+            0.0
+        };
 
         let f = &mut self.frame;
+        let m = &mut self.memo;
         let base = self.pitch
             + ctl.bend_st
             + lfo1 * v.get(P::Lfo1Pitch) * 0.01
@@ -369,6 +418,25 @@ impl Voice {
         let detune_ct = v.get(P::UnisonDetune);
         let spread = v.get(P::UnisonSpread);
         f.unison = unison;
+        f.generator = match v.index(P::VoiceType) {
+            1 if !self.string.is_empty() => Generator::Pluck,
+            2 => Generator::Formant,
+            4 => Generator::Fm4,
+            _ => Generator::Subtractive,
+        };
+        // Each unison copy's detune as a frequency ratio, and the widest copy's.
+        let detune = m.detune.get((unison, detune_ct), || {
+            let mut ratio = [1.0; MAX_UNISON];
+            for (u, r) in ratio.iter_mut().enumerate().take(unison) {
+                let off = if unison > 1 {
+                    detune_ct * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
+                } else {
+                    0.0
+                };
+                *r = cents(off);
+            }
+            (ratio, cents(detune_ct))
+        });
         let oscs = [
             (
                 P::Osc1Wave,
@@ -389,148 +457,191 @@ impl Voice {
                 P::Osc2WtPos,
             ),
         ];
+        // Osc 2 is read only when it sounds or modulates (`render`'s `use_osc2`), and no
+        // oscillator is read by the FM4 generator.
+        let fm_used = v.get(P::FmAmount) != 0.0 || v.get(P::MenvFm) != 0.0;
         for (k, (wave, level, oct, semi, fine, pw, pos)) in oscs.into_iter().enumerate() {
             let x = v.get(pos).clamp(0.0, 1.0) * (MORPH_FRAMES - 1) as f32;
             let i = (x as usize).min(MORPH_FRAMES - 2);
             f.wt[k] = (i, x - i as f32);
             f.wave[k] = Wave::from_index(v.index(wave));
             f.level[k] = v.get(level);
-            let note = base + 12.0 * v.get(oct) + v.get(semi) + 0.01 * v.get(fine);
-            let freq = midi_hz(note);
-            for u in 0..unison {
-                let off = if unison > 1 {
-                    detune_ct * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
-                } else {
-                    0.0
-                };
-                f.inc[k][u] = increment(freq * cents(off), rate);
+            if f.generator == Generator::Fm4 || (k == 1 && f.level[1] <= 0.0 && !fm_used) {
+                continue;
             }
-            f.mip[k] = ctl.tables.level_for(freq * cents(detune_ct));
+            let note = base + 12.0 * v.get(oct) + v.get(semi) + 0.01 * v.get(fine);
+            (f.inc[k], f.mip[k]) = m.osc[k].get((note, unison, detune), || {
+                let freq = midi_hz(note);
+                let mut inc = [0; MAX_UNISON];
+                for (i, r) in inc.iter_mut().zip(&detune.0).take(unison) {
+                    *i = increment(freq * r, rate);
+                }
+                (inc, ctl.tables.level_for(freq * detune.1))
+            });
             let width = (v.get(pw) + lfo2 * v.get(P::Lfo2Pw)).clamp(0.02, 0.98);
             f.pw[k] = (width as f64 * 4_294_967_296.0) as u32;
         }
-        let sub_freq = 0.5 * midi_hz(base + 12.0 * v.get(P::Osc1Octave) + v.get(P::Osc1Semi));
-        f.sub_inc = increment(sub_freq, rate);
-        f.sub_mip = ctl.tables.level_for(sub_freq);
         f.sub_level = v.get(P::SubLevel);
+        if f.sub_level > 0.0 {
+            let sub_note = base + 12.0 * v.get(P::Osc1Octave) + v.get(P::Osc1Semi);
+            (f.sub_inc, f.sub_mip) = m.sub.get(sub_note, || {
+                let sub_freq = 0.5 * midi_hz(sub_note);
+                (increment(sub_freq, rate), ctl.tables.level_for(sub_freq))
+            });
+        }
         f.noise_level = v.get(P::NoiseLevel);
         // Radians of phase per unit of osc 2 → phase units (a cycle is 2³²).
         let fm_rad = v.get(P::FmAmount) + menv * v.get(P::MenvFm);
         f.fm = fm_rad / std::f32::consts::TAU * 4_294_967_296.0;
 
-        let norm = 1.0 / (unison as f32).sqrt();
-        f.generator = match v.index(P::VoiceType) {
-            1 if !self.string.is_empty() => Generator::Pluck,
-            2 => Generator::Formant,
-            4 => Generator::Fm4,
-            _ => Generator::Subtractive,
-        };
         // The string is one delay line: a plucked voice is mono (its pan still applies).
-        f.stereo = unison > 1 && spread > 0.0 && f.generator != Generator::Pluck;
-        for u in 0..unison {
-            let p = if unison > 1 {
-                spread * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
-            } else {
-                0.0
-            };
-            let (l, r) = pan_gains(p);
-            f.pan[u] = if f.stereo {
-                (l * norm, r * norm)
-            } else {
-                (norm, norm)
-            };
-        }
-        f.out_pan = pan_gains(v.get(P::Pan));
-        if f.stereo {
-            // Unison spread already placed the copies; the voice pan tilts the pair.
-            let (l, r) = f.out_pan;
-            let s = std::f32::consts::SQRT_2;
-            for g in f.pan[..unison].iter_mut() {
-                *g = (g.0 * l * s, g.1 * r * s);
-            }
-        }
-
-        let cutoff = v.get(P::FilterCutoff)
-            * (v.get(P::FilterKeytrack) * (self.note as f32 - 60.0) / 12.0
-                + v.get(P::FilterEnvAmount) * fenv
-                + v.get(P::Lfo1Cutoff) * lfo1
-                + v.get(P::FilterVelocity) * self.velocity)
-                .exp2();
-        let res = v.get(P::FilterResonance);
-        match v.index(P::FilterType) {
-            3 => {
-                f.filter = FilterKind::Ladder;
-                f.ladder =
-                    LadderCoefs::new(cutoff, rate, 3.98 * res, 1.0 + 15.0 * v.get(P::FilterDrive));
-            }
-            i => {
-                f.filter = FilterKind::Svf;
-                f.svf_mode = match i {
-                    1 => SvfMode::BandPass,
-                    2 => SvfMode::HighPass,
-                    _ => SvfMode::LowPass,
+        let stereo = unison > 1 && spread > 0.0 && f.generator != Generator::Pluck;
+        (f.stereo, f.pan, f.out_pan) = m.pan.get((unison, spread, v.get(P::Pan), stereo), || {
+            let norm = 1.0 / (unison as f32).sqrt();
+            let mut gains = [(0.0, 0.0); MAX_UNISON];
+            for (u, g) in gains.iter_mut().enumerate().take(unison) {
+                let p = if unison > 1 {
+                    spread * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
+                } else {
+                    0.0
                 };
-                f.svf = SvfCoefs::new(cutoff, rate, 2.0 - 1.97 * res);
+                let (l, r) = pan_gains(p);
+                *g = if stereo {
+                    (l * norm, r * norm)
+                } else {
+                    (norm, norm)
+                };
             }
-        }
+            let out_pan = pan_gains(v.get(P::Pan));
+            if stereo {
+                // Unison spread already placed the copies; the voice pan tilts the pair.
+                let (l, r) = out_pan;
+                let s = std::f32::consts::SQRT_2;
+                for g in gains[..unison].iter_mut() {
+                    *g = (g.0 * l * s, g.1 * r * s);
+                }
+            }
+            (stereo, gains, out_pan)
+        });
+
+        let octaves = v.get(P::FilterKeytrack) * (self.note as f32 - 60.0) / 12.0
+            + v.get(P::FilterEnvAmount) * fenv
+            + v.get(P::Lfo1Cutoff) * lfo1
+            + v.get(P::FilterVelocity) * self.velocity;
+        let res = v.get(P::FilterResonance);
+        let filter_key = (
+            v.get(P::FilterCutoff),
+            octaves,
+            res,
+            v.index(P::FilterType),
+            v.get(P::FilterDrive),
+        );
+        (f.filter, f.svf_mode, f.svf, f.ladder) = m.filter.get(filter_key, || {
+            let cutoff = v.get(P::FilterCutoff) * octaves.exp2();
+            match v.index(P::FilterType) {
+                3 => (
+                    FilterKind::Ladder,
+                    SvfMode::LowPass,
+                    SvfCoefs::default(),
+                    LadderCoefs::new(cutoff, rate, 3.98 * res, 1.0 + 15.0 * v.get(P::FilterDrive)),
+                ),
+                i => (
+                    FilterKind::Svf,
+                    match i {
+                        1 => SvfMode::BandPass,
+                        2 => SvfMode::HighPass,
+                        _ => SvfMode::LowPass,
+                    },
+                    SvfCoefs::new(cutoff, rate, 2.0 - 1.97 * res),
+                    LadderCoefs::default(),
+                ),
+            }
+        });
 
         match f.generator {
             Generator::Pluck => {
-                let f0 = midi_hz(base).max(16.0);
-                let period = rate / f0;
-                let s_w = 0.5 * (1.0 - v.get(P::PluckBrightness));
-                // The loop filter (1 − s) + s·z⁻¹ delays by ≈ s samples, and the loop's DC
-                // blocker (5 Hz) advances f0 by atan(5/f0) of a cycle; the line makes up the rest.
-                let dc_advance = (5.0 / f0).atan() / std::f32::consts::TAU * period;
-                f.ks_delay = (period - s_w + dc_advance).clamp(1.0, (self.string.len() - 2) as f32);
-                f.ks_s = s_w;
-                let t60 = v.get(P::PluckDecay) * 0.001 * (PLUCK_REF_HZ / f0).sqrt();
-                let w = std::f32::consts::TAU * f0 / rate;
-                let loop_gain =
-                    ((1.0 - s_w).powi(2) + s_w * s_w + 2.0 * s_w * (1.0 - s_w) * w.cos())
-                        .sqrt()
-                        .max(1e-3);
-                f.ks_rho = (0.001f32.powf(1.0 / (f0 * t60)) / loop_gain).min(0.99995);
-                f.ks_dc_pole = (-std::f32::consts::TAU * 5.0 / rate).exp();
-                f.ks_burst = (v.get(P::PluckExcite) * 0.001 * rate).max(1.0) as u32;
+                let string_len = self.string.len();
+                let key = (
+                    base,
+                    v.get(P::PluckBrightness),
+                    v.get(P::PluckDecay),
+                    v.get(P::PluckExcite),
+                );
+                let ks = m.pluck.get(key, || {
+                    let f0 = midi_hz(base).max(16.0);
+                    let period = rate / f0;
+                    let s_w = 0.5 * (1.0 - v.get(P::PluckBrightness));
+                    // The loop filter (1 − s) + s·z⁻¹ delays by ≈ s samples, and the loop's
+                    // DC blocker (5 Hz) advances f0 by atan(5/f0) of a cycle; the line makes
+                    // up the rest.
+                    let dc_advance = (5.0 / f0).atan() / std::f32::consts::TAU * period;
+                    let delay = (period - s_w + dc_advance).clamp(1.0, (string_len - 2) as f32);
+                    let t60 = v.get(P::PluckDecay) * 0.001 * (PLUCK_REF_HZ / f0).sqrt();
+                    let w = std::f32::consts::TAU * f0 / rate;
+                    let loop_gain =
+                        ((1.0 - s_w).powi(2) + s_w * s_w + 2.0 * s_w * (1.0 - s_w) * w.cos())
+                            .sqrt()
+                            .max(1e-3);
+                    let rho = (0.001f32.powf(1.0 / (f0 * t60)) / loop_gain).min(0.99995);
+                    let dc_pole = (-std::f32::consts::TAU * 5.0 / rate).exp();
+                    let burst = (v.get(P::PluckExcite) * 0.001 * rate).max(1.0) as u32;
+                    (delay, s_w, rho, dc_pole, burst)
+                });
+                (f.ks_delay, f.ks_s, f.ks_rho, f.ks_dc_pole, f.ks_burst) = ks;
                 if self.burst_left == u32::MAX {
                     self.burst_left = f.ks_burst;
                 }
             }
             Generator::Formant => {
-                let x = v.get(P::FormantVowel).clamp(0.0, 4.0);
-                let i = (x as usize).min(3);
-                let t = x - i as f32;
-                let shift = (v.get(P::FormantShift) / 12.0).exp2();
-                for k in 0..3 {
-                    let fc = shift * (VOWELS[i][k] + t * (VOWELS[i + 1][k] - VOWELS[i][k]));
-                    f.formant[k] = SvfCoefs::new(fc, rate, FORMANT_BW_HZ[k] * shift / fc);
-                }
+                let key = (v.get(P::FormantVowel), v.get(P::FormantShift));
+                f.formant = m.formant.get(key, || {
+                    let x = v.get(P::FormantVowel).clamp(0.0, 4.0);
+                    let i = (x as usize).min(3);
+                    let t = x - i as f32;
+                    let shift = (v.get(P::FormantShift) / 12.0).exp2();
+                    std::array::from_fn(|k| {
+                        let fc = shift * (VOWELS[i][k] + t * (VOWELS[i + 1][k] - VOWELS[i][k]));
+                        SvfCoefs::new(fc, rate, FORMANT_BW_HZ[k] * shift / fc)
+                    })
+                });
                 f.breath = v.get(P::FormantBreath);
             }
             Generator::Fm4 => {
                 f.fm4_algorithm = v.index(P::Fm4Algorithm);
-                let ratios = [P::Fm4Ratio1, P::Fm4Ratio2, P::Fm4Ratio3, P::Fm4Ratio4];
+                let ratios = [
+                    v.get(P::Fm4Ratio1),
+                    v.get(P::Fm4Ratio2),
+                    v.get(P::Fm4Ratio3),
+                    v.get(P::Fm4Ratio4),
+                ];
                 let levels = [
                     1.0,
                     v.get(P::Fm4Level2),
                     v.get(P::Fm4Level3),
                     v.get(P::Fm4Level4),
                 ];
-                let decays = [P::Fm4Decay1, P::Fm4Decay2, P::Fm4Decay3, P::Fm4Decay4];
+                let decays = [
+                    v.get(P::Fm4Decay1),
+                    v.get(P::Fm4Decay2),
+                    v.get(P::Fm4Decay3),
+                    v.get(P::Fm4Decay4),
+                ];
                 let sustain = v.get(P::Fm4Sustain);
-                let freq = midi_hz(base);
-                for k in 0..4 {
-                    let coef = (0.001f32.ln() / (v.get(decays[k]) * 0.001 * tick_rate)).exp();
-                    self.fm4_env[k] = sustain + (self.fm4_env[k] - sustain) * coef;
-                    for u in 0..unison {
-                        let off = if unison > 1 {
-                            detune_ct * (2.0 * u as f32 / (unison - 1) as f32 - 1.0)
-                        } else {
-                            0.0
-                        };
-                        f.fm4_inc[k][u] = increment(freq * v.get(ratios[k]) * cents(off), rate);
+                let coefs = m.fm4_decay.get(decays, || {
+                    decays.map(|d| (0.001f32.ln() / (d * 0.001 * tick_rate)).exp())
+                });
+                f.fm4_inc = m.fm4_inc.get((base, ratios, unison, detune), || {
+                    let freq = midi_hz(base);
+                    let mut inc = [[0; MAX_UNISON]; 4];
+                    for (op, ratio) in inc.iter_mut().zip(ratios) {
+                        for (i, r) in op.iter_mut().zip(&detune.0).take(unison) {
+                            *i = increment(freq * ratio * r, rate);
+                        }
                     }
+                    inc
+                });
+                for k in 0..4 {
+                    self.fm4_env[k] = sustain + (self.fm4_env[k] - sustain) * coefs[k];
                     let g = levels[k] * self.fm4_env[k];
                     f.fm4_gain[k] = if fm4_carrier(f.fm4_algorithm, k) {
                         g
@@ -546,7 +657,8 @@ impl Voice {
         let va = v.get(P::VelocityAmount);
         let vel_gain = 1.0 - va + va * self.velocity * self.velocity;
         let trem = 1.0 - v.get(P::Lfo2Amp) * 0.5 * (1.0 - lfo2);
-        let target_gain = db_to_gain(v.get(P::Level)) * vel_gain * trem;
+        let target_gain =
+            m.level.get(v.get(P::Level), || db_to_gain(v.get(P::Level))) * vel_gain * trem;
         f.gain_step = (target_gain - self.gain) / CONTROL_PERIOD as f32;
     }
 
