@@ -11,7 +11,10 @@
 //! - **clap**: band-passed noise in three quick bursts `clap_spread_ms` apart, then a tail;
 //! - **hats and cymbals**: six square waves at the TR-808's inharmonic frequencies (205.3,
 //!   304.4, 369.6, 522.7, 540 and 800 Hz, scaled by `hat_tune`) mixed with noise and
-//!   high-passed; a closed hat chokes a ringing open hat;
+//!   high-passed; a closed hat chokes a ringing open hat. As in the 808, one bank of the six
+//!   oscillators runs for the whole kit and every metallic hit taps it (each with its own
+//!   noise, filter and decay), so a cymbal-heavy part costs one bank, not one per ringing
+//!   hit;
 //! - **toms**: a sine with a short downward pitch bend (5 semitones over 40 ms).
 //!
 //! A hit latches the kit's parameters when it starts; decays are 60 dB times. Every hit is
@@ -110,18 +113,60 @@ struct Hit {
     f2_c: SvfCoefs,
     // Clap bursts, samples.
     burst: u32,
-    // Metallic part.
-    metal_phase: [u32; 6],
-    metal_inc: [u32; 6],
-    metal_mip: usize,
+    // Metallic part: the share of noise against the kit's metallic bank.
     metal_mix: f32,
+    /// The soft clip's output at full scale (`soft_clip(drive)`), which a kick divides by.
+    clip_norm: f32,
+}
+
+impl Hit {
+    fn metallic(&self) -> bool {
+        matches!(
+            self.class,
+            DrumClass::ClosedHat | DrumClass::OpenHat | DrumClass::Crash | DrumClass::Ride
+        )
+    }
+}
+
+/// Samples rendered at a time (the metallic bank is computed for a chunk, then read by every
+/// metallic hit).
+const CHUNK: usize = 16;
+
+/// The six square waves every metallic hit taps.
+#[derive(Debug, Clone, Copy)]
+struct MetalBank {
+    phase: [u32; 6],
+    inc: [u32; 6],
+    mip: usize,
+}
+
+impl Default for MetalBank {
+    /// Phases spread so that the six squares do not start together; silent until a
+    /// metallic hit sets the tune.
+    fn default() -> Self {
+        Self {
+            phase: std::array::from_fn(|k| (k as u32).wrapping_mul(0x3C6E_F372)),
+            inc: [0; 6],
+            mip: 0,
+        }
+    }
 }
 
 /// The drum kit: up to [`DRUM_VOICES`] hits at once, the oldest stolen first.
 #[derive(Debug, Clone, Default)]
 pub struct DrumKit {
     hits: [Hit; DRUM_VOICES],
-    rng: u32,
+    metal: MetalBank,
+}
+
+/// A hit's noise seed, from when it starts and its note alone (a mix of the two, after
+/// SplitMix64's finaliser): a hit sounds the same whichever other hits the kit plays, so a
+/// part's render is the sum of the renders of any split of its hits.
+fn hit_seed(clock: u64, note: u8) -> u32 {
+    let mut z = clock ^ ((note as u64) << 56) ^ 0x9E37_79B9_7F4A_7C15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) as u32) | 1
 }
 
 impl DrumKit {
@@ -170,7 +215,6 @@ impl DrumKit {
                     .map(|(i, _)| i)
             })
             .unwrap_or(0);
-        self.rng = self.rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let va = v.get(P::VelocityAmount);
         let vel = velocity.clamp(0.0, 1.0);
         let vel_gain = 1.0 - va + va * vel * vel;
@@ -179,7 +223,7 @@ impl DrumKit {
             class,
             active: true,
             started_at: clock,
-            rng: self.rng | 1,
+            rng: hit_seed(clock, note),
             ..Hit::default()
         };
         let noise_filters = |h: &mut Hit, mode: SvfMode, f1: f32, k1: f32, f2: f32| {
@@ -200,6 +244,7 @@ impl DrumKit {
                 h.click = v.get(P::KickClick);
                 h.click_coef = decay_coef(6.0, rate);
                 h.drive = 1.0 + 5.0 * v.get(P::KickDrive);
+                h.clip_norm = soft_clip(h.drive);
                 noise_filters(&mut h, SvfMode::HighPass, 1500.0, 1.4, 12_000.0);
             }
             DrumClass::Snare => {
@@ -248,13 +293,12 @@ impl DrumKit {
                 h.noise = 1.0;
                 h.noise_coef = decay_coef(decay, rate);
                 h.metal_mix = v.get(P::HatNoise);
+                // The bank takes the tune of the latest hit.
                 let tune = v.get(P::HatTune);
-                for (k, f) in METAL_HZ.iter().enumerate() {
-                    h.metal_inc[k] = increment(f * tune, rate);
-                    // Phases spread so the six squares do not start together.
-                    h.metal_phase[k] = (k as u32).wrapping_mul(0x3C6E_F372);
+                for (inc, f) in self.metal.inc.iter_mut().zip(METAL_HZ) {
+                    *inc = increment(f * tune, rate);
                 }
-                h.metal_mip = tables.level_for(METAL_HZ[5] * tune);
+                self.metal.mip = tables.level_for(METAL_HZ[5] * tune);
                 noise_filters(&mut h, SvfMode::HighPass, hp, 1.2, 0.45 * rate);
             }
             DrumClass::Tom(ratio) => {
@@ -268,6 +312,7 @@ impl DrumKit {
                 h.click = 0.15;
                 h.click_coef = decay_coef(4.0, rate);
                 h.drive = 1.0;
+                h.clip_norm = soft_clip(h.drive);
                 noise_filters(&mut h, SvfMode::HighPass, 1000.0, 1.4, 8_000.0);
             }
         }
@@ -276,11 +321,36 @@ impl DrumKit {
 
     /// Adds every ringing hit into `left` and `right` (the kit sits in the centre).
     pub(crate) fn render(&mut self, tables: &WaveTables, left: &mut [f32], right: &mut [f32]) {
+        for (l, r) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
+            self.render_chunk(tables, l, r);
+        }
+    }
+
+    fn render_chunk(&mut self, tables: &WaveTables, left: &mut [f32], right: &mut [f32]) {
         let rate = tables.sample_rate();
         let sine = tables.sine();
+        // The metallic bank, the mean of six squares: computed where a metallic hit rings,
+        // else only moved on (it runs from the kit's reset, so its phase at a sample does not
+        // depend on which hits sounded before).
+        let mut metal = [0.0f32; CHUNK];
+        let bank = &mut self.metal;
+        if self.hits.iter().any(|h| h.active && h.metallic()) {
+            let table = tables.table(Shape::Saw, bank.mip);
+            for m in metal[..left.len()].iter_mut() {
+                let mut sum = 0.0;
+                for (p, inc) in bank.phase.iter_mut().zip(bank.inc) {
+                    sum += read(table, *p) - read(table, p.wrapping_add(1 << 31));
+                    *p = p.wrapping_add(inc);
+                }
+                *m = sum * (1.0 / 6.0);
+            }
+        } else {
+            for (p, inc) in bank.phase.iter_mut().zip(bank.inc) {
+                *p = p.wrapping_add(inc.wrapping_mul(left.len() as u32));
+            }
+        }
         for h in self.hits.iter_mut().filter(|h| h.active) {
-            let metal = tables.table(Shape::Saw, h.metal_mip);
-            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 let y = match h.class {
                     DrumClass::Kick | DrumClass::Tom(_) => {
                         let f = h.f_end + h.f_delta * h.sweep;
@@ -294,7 +364,7 @@ impl DrumKit {
                         if h.body < SILENT && h.click < SILENT {
                             h.active = false;
                         }
-                        soft_clip(h.drive * (body + click)) / soft_clip(h.drive)
+                        soft_clip(h.drive * (body + click)) / h.clip_norm
                     }
                     DrumClass::Snare => {
                         h.phase[0] = h.phase[0].wrapping_add(increment(h.f_end, rate));
@@ -330,14 +400,8 @@ impl DrumKit {
                         3.0 * h.f1.tick(n, &h.f1_c, h.f1_mode) * env
                     }
                     _ => {
-                        let mut m = 0.0;
-                        for k in 0..6 {
-                            let p = h.metal_phase[k];
-                            m += read(metal, p) - read(metal, p.wrapping_add(1 << 31));
-                            h.metal_phase[k] = p.wrapping_add(h.metal_inc[k]);
-                        }
                         let n = next_bipolar(&mut h.rng);
-                        let src = (1.0 - h.metal_mix) * m * (1.0 / 6.0) + h.metal_mix * n;
+                        let src = (1.0 - h.metal_mix) * metal[i] + h.metal_mix * n;
                         let y = h.f1.tick(src, &h.f1_c, h.f1_mode) * h.noise;
                         h.noise *= h.noise_coef;
                         if h.noise < SILENT {
