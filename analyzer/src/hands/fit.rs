@@ -42,6 +42,8 @@ pub const EXCERPTS: usize = 8;
 pub const HELD_OUT: usize = 4;
 /// Presets given a short trial fit before the best is fitted on.
 pub const SHORTLIST: usize = 3;
+/// Presets a pitched part's ranking keeps after its first round (on two excerpts).
+pub const RANK_KEEP: usize = 12;
 /// Share of the budget the trial fits take together.
 pub const TRIAL_SHARE: f64 = 0.4;
 /// CMA-ES's initial step, in units of each parameter's normalised range: the search starts
@@ -129,6 +131,8 @@ pub fn candidate_roles(role: &str) -> &'static [&'static str] {
 /// Parameters fitted together and the excerpts they are fitted and judged on.
 struct Group {
     params: Vec<P>,
+    /// A drum group's classes: only their hits move while its parameters are searched.
+    takes: Option<ClassFilter>,
     train: Vec<usize>,
     held: Vec<usize>,
 }
@@ -136,6 +140,10 @@ struct Group {
 struct Excerpt {
     /// Notes, times relative to the render's start.
     notes: Vec<NoteSpec>,
+    /// While [`Objective::focus`] holds: the notes rendered (the rest are in `background`).
+    focused: Option<Vec<NoteSpec>>,
+    /// The render of the notes left out by the focus, over the compared window (mono).
+    background: Vec<f32>,
     /// Samples to render, and where the compared window starts in them.
     render_len: usize,
     offset: usize,
@@ -217,6 +225,8 @@ impl Objective {
         let reference = [self.specs[0].powers(window), self.specs[1].powers(window)];
         self.excerpts.push(Excerpt {
             notes: ex_notes,
+            focused: None,
+            background: Vec::new(),
             render_len: w1 - r0,
             offset: w0 - r0,
             reference,
@@ -231,20 +241,51 @@ impl Objective {
             .iter()
             .map(|&e| {
                 let ex = &self.excerpts[e];
-                let [l, r] = render_with(&mut self.synth, values, &ex.notes, ex.render_len);
-                l[ex.offset..]
-                    .iter()
-                    .zip(&r[ex.offset..])
-                    .map(|(a, b)| 0.5 * (a + b))
-                    .collect()
+                let notes = ex.focused.as_ref().unwrap_or(&ex.notes);
+                let mut y = render_window(&mut self.synth, values, notes, ex.render_len, ex.offset);
+                for (y, b) in y.iter_mut().zip(&ex.background) {
+                    *y += b;
+                }
+                y
             })
             .collect()
+    }
+
+    /// Until [`Objective::unfocus`], the excerpts `which` render only the notes `keep` takes,
+    /// over a background of the others rendered now with `values`: the synth sums its notes
+    /// and every stage after the voices is linear, so while only the kept notes' sound moves
+    /// (a drum class's parameters), the render is the same at a fraction of the cost.
+    fn focus(&mut self, values: &Values, which: &[usize], keep: impl Fn(&NoteSpec) -> bool) {
+        for &e in which {
+            let ex = &mut self.excerpts[e];
+            let (kept, rest): (Vec<NoteSpec>, Vec<NoteSpec>) =
+                ex.notes.iter().partition(|n| keep(n));
+            ex.background = if rest.is_empty() {
+                Vec::new()
+            } else {
+                render_window(&mut self.synth, values, &rest, ex.render_len, ex.offset)
+            };
+            ex.focused = Some(kept);
+        }
+    }
+
+    /// Ends every focus.
+    fn unfocus(&mut self) {
+        for ex in self.excerpts.iter_mut() {
+            ex.focused = None;
+            ex.background = Vec::new();
+        }
     }
 
     /// Loss over the excerpts `which`: mean distance over both resolutions, weighted by
     /// active frames.
     fn loss(&mut self, values: &Values, which: &[usize]) -> f64 {
         let renders = self.render(values, which);
+        self.loss_of(&renders, which)
+    }
+
+    /// [`Objective::loss`] of renders of the excerpts `which`.
+    fn loss_of(&mut self, renders: &[Vec<f32>], which: &[usize]) -> f64 {
         let (mut sum, mut n) = (0.0, 0usize);
         for (y, &e) in renders.iter().zip(which) {
             for r in 0..2 {
@@ -332,11 +373,23 @@ impl Objective {
     }
 
     /// Tries each set of [`PLAIN`] at its plain values, in order, keeping every one
-    /// that does not make the loss over `which` worse. A continuous search cannot land on a
-    /// value where the sound changes kind (a pulse at exactly half width has no even
-    /// harmonics; a modulation depth of exactly zero leaves the harmonics sharp), and the
-    /// log spectrum punishes the small leftovers of being near one.
-    fn simplify(&mut self, values: &mut Values, which: &[usize]) {
+    /// that does not make the loss over `which` worse; the result is kept only if it is not
+    /// worse over the window `check` either (where a glide or a slow modulation shows). A
+    /// continuous search cannot land on a value where the sound changes kind (a pulse at
+    /// exactly half width has no even harmonics; a modulation depth of exactly zero leaves
+    /// the harmonics sharp), and the log spectrum punishes the small leftovers of being
+    /// near one.
+    fn simplify(&mut self, values: &mut Values, which: &[usize], check: Option<usize>) {
+        let before = *values;
+        self.simplify_on(values, which);
+        if let Some(c) = check {
+            if *values != before && self.loss(values, &[c]) > self.loss(&before, &[c]) {
+                *values = before;
+            }
+        }
+    }
+
+    fn simplify_on(&mut self, values: &mut Values, which: &[usize]) {
         let mut best = self.loss(values, which);
         for set in PLAIN {
             if set.iter().all(|&(p, plain)| values.get(p) == plain) {
@@ -356,16 +409,54 @@ impl Objective {
     /// Sets `level` so the renders' RMS matches the stem's over `which`.
     fn match_level(&mut self, values: &mut Values, level: P, which: &[usize]) {
         let renders = self.render(values, which);
+        let gain_db = self.level_gain_db(&renders, which);
+        values.set(level, values.get(level) + gain_db as f32);
+    }
+
+    /// The gain (dB) that makes the RMS of `renders` of the excerpts `which` the stem's (0
+    /// when either is silent).
+    fn level_gain_db(&self, renders: &[Vec<f32>], which: &[usize]) -> f64 {
         let (mut num, mut den) = (0.0f64, 0.0f64);
         for (y, &e) in renders.iter().zip(which) {
             num += self.excerpts[e].rms.powi(2) * y.len() as f64;
             den += y.iter().map(|x| (*x as f64).powi(2)).sum::<f64>();
         }
         if den > 0.0 && num > 0.0 {
-            let gain_db = 10.0 * (num / den).log10();
-            values.set(level, values.get(level) + gain_db as f32);
+            10.0 * (num / den).log10()
+        } else {
+            0.0
         }
     }
+
+    /// [`Objective::match_level`] on [`P::Level`] and then [`Objective::loss`], from one
+    /// render: the output is linear in the level (it scales the voices after every
+    /// nonlinearity), so the level-matched render is the render scaled.
+    fn level_matched_loss(&mut self, values: &mut Values, which: &[usize]) -> f64 {
+        let mut renders = self.render(values, which);
+        let gain_db = self.level_gain_db(&renders, which);
+        values.set(P::Level, values.get(P::Level) + gain_db as f32);
+        let g = 10f64.powf(gain_db / 20.0) as f32;
+        for y in renders.iter_mut() {
+            y.iter_mut().for_each(|x| *x *= g);
+        }
+        self.loss_of(&renders, which)
+    }
+}
+
+/// Renders `notes` for `len` samples and returns the mono mix from `offset` on.
+fn render_window(
+    synth: &mut Synth,
+    values: &Values,
+    notes: &[NoteSpec],
+    len: usize,
+    offset: usize,
+) -> Vec<f32> {
+    let [l, r] = render_with(synth, values, notes, len);
+    l[offset..]
+        .iter()
+        .zip(&r[offset..])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect()
 }
 
 /// Picks up to `k` notes among `idx` (sorted by start), the loudest in each of `k` equal
@@ -612,7 +703,11 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     // Excerpt groups: one for a pitched part; one per drum class present. Every third excerpt
     // is held out: the fit is kept only if it also sounds closer there.
     let mut groups: Vec<Group> = Vec::new();
-    let mut add_group = |obj: &mut Objective, params: Vec<P>, idx: &[usize], max_s: f64| {
+    let mut add_group = |obj: &mut Objective,
+                         params: Vec<P>,
+                         takes: Option<ClassFilter>,
+                         idx: &[usize],
+                         max_s: f64| {
         let chosen = pick_notes(audio, rate, &notes, idx, EXCERPTS + HELD_OUT);
         let first = obj.excerpts.len();
         obj.add_excerpts(audio, rate, &notes, &chosen, max_s);
@@ -627,6 +722,7 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         if !train.is_empty() {
             groups.push(Group {
                 params,
+                takes,
                 train,
                 held,
             });
@@ -637,13 +733,13 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
             let idx: Vec<usize> = (0..notes.len())
                 .filter(|&i| DrumClass::of_note(notes[i].pitch).is_some_and(takes))
                 .collect();
-            add_group(&mut obj, params, &idx, 0.5);
+            add_group(&mut obj, params, Some(takes), &idx, 0.5);
         }
     } else {
         let idx: Vec<usize> = (0..notes.len())
             .filter(|&i| notes[i].end_s - notes[i].start_s >= 0.06)
             .collect();
-        add_group(&mut obj, Vec::new(), &idx, EXCERPT_MAX_S);
+        add_group(&mut obj, Vec::new(), None, &idx, EXCERPT_MAX_S);
     }
     let all: Vec<usize> = (0..obj.excerpts.len()).collect();
     let train: Vec<usize> = groups
@@ -680,39 +776,85 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         (long, typical)
     };
 
-    // Presets of the role, level-matched, ranked on the training excerpts.
+    // Presets of the role, level-matched, ranked on the training excerpts: a pitched part's
+    // presets first on two of them, the best [`RANK_KEEP`] then on all (successive halving:
+    // most presets are far, and two excerpts tell them).
     let roles = candidate_roles(part.role);
     let mut ranked: Vec<(f64, &Preset, Values)> = Vec::new();
     for preset in bank.iter().filter(|p| roles.contains(&p.role.as_str())) {
         let Ok(mut v) = preset.patch.values() else {
             continue;
         };
-        if drums {
+        let loss = if drums {
             for g in &groups {
                 if let Some(level) = g.params.last() {
                     obj.match_level(&mut v, *level, &g.train);
                 }
             }
+            obj.loss(&v, &train)
         } else {
-            obj.match_level(&mut v, P::Level, &train);
-        }
-        let loss = obj.loss(&v, &train);
+            let probe = [train[0], train[train.len() / 2]];
+            obj.level_matched_loss(&mut v, &probe[..train.len().min(2)])
+        };
         ranked.push((loss, preset, v));
+    }
+    if !drums {
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        ranked.truncate(RANK_KEEP);
+        for (loss, _, v) in ranked.iter_mut() {
+            *loss = obj.level_matched_loss(v, &train);
+        }
     }
     ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (_, nearest, nearest_values) = *ranked.first()?;
+    // What a loss costs here, for sharing the budget: per excerpt (timed on the nearest
+    // preset, whose loss is reported anyway) and over the long window (also needed by the
+    // final check).
+    let timer = Instant::now();
     let loss_before = obj.loss(&nearest_values, &all);
+    let per_excerpt = timer.elapsed().div_f64(all.len().max(1) as f64);
+    let timer = Instant::now();
+    let nearest_long: Vec<f64> = [long, typical]
+        .into_iter()
+        .flatten()
+        .map(|l| obj.loss(&nearest_values, &[l]))
+        .collect();
+    let per_long = timer.elapsed().div_f64(nearest_long.len().max(1) as f64);
+    let cost =
+        |excerpts: usize, longs: usize| per_excerpt * excerpts as u32 + per_long * longs as u32;
+    let eq_cost = cost((EQ_ROUNDS + 2) * train.len(), 0);
+    // Before the final search: plain values (each try on the training excerpts, the result
+    // checked over the long window), the reverb's grid, the EQ; after it: plain values, the
+    // EQ, the level over the long window and the checks.
+    let tries = if drums { 0 } else { PLAIN.len() + 1 };
+    let grid = REVERB_LEVELS.len() * REVERB_RT60S.len() + 1;
+    let before = cost(tries * train.len(), 2 + grid) + eq_cost;
+    let after = cost(
+        tries * train.len() + 2 * judge.len() + all.len(),
+        5 + nearest_long.len(),
+    ) + eq_cost;
+    // A trial: its EQ, its search, and its judging on the held-out excerpts and the long
+    // window.
+    let trial_cost = eq_cost + cost(judge.len(), 1);
 
     // Fit: a short fit of each of the best few presets, the one that does best on the held-out
-    // excerpts is fitted on with the rest of the budget.
-    let left = budget.left(started.elapsed(), 0);
-    let shortlist = if drums {
+    // excerpts is fitted on with the rest of the budget. Where the budget does not cover the
+    // trials' own costs, only the nearest is fitted.
+    let left = budget.left(started.elapsed() + before + after, 0);
+    let mut shortlist = if drums {
         1
     } else {
         SHORTLIST.min(ranked.len())
     };
+    let for_trials = left.time.saturating_sub(trial_cost * shortlist as u32);
+    if shortlist > 1 && for_trials.is_zero() {
+        shortlist = 1;
+    }
     let trial = if shortlist > 1 {
-        left.share(TRIAL_SHARE / shortlist as f64)
+        Budget {
+            time: for_trials.mul_f64(TRIAL_SHARE / shortlist as f64),
+            evaluations: left.share(TRIAL_SHARE / shortlist as f64).evaluations,
+        }
     } else {
         left.share(0.0)
     };
@@ -755,18 +897,17 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     let (_, preset, mut values) = contenders.swap_remove(0);
     // Plain values, the reverb and the tone EQ first (tries, a grid and a closed form), then
     // the synth's parameters, then plain values and the EQ again for what the search moved.
-    let train_long: Vec<usize> = train.iter().copied().chain(long).collect();
     if !drums {
-        obj.simplify(&mut values, &train_long);
+        obj.simplify(&mut values, &train, long);
     }
     if let Some(long) = long {
         obj.match_reverb(&mut values, &[long]);
     }
     obj.match_eq(&mut values, &train);
-    let rest = budget.left(started.elapsed(), evaluations);
+    let rest = budget.left(started.elapsed() + after, evaluations);
     evaluations += fit_groups(&mut obj, &mut values, &groups, drums, rest, seed);
     if !drums {
-        obj.simplify(&mut values, &train_long);
+        obj.simplify(&mut values, &train, long);
     }
     obj.match_eq(&mut values, &train);
     // The excerpts are the loudest notes: the level over a long stretch is the song's.
@@ -784,7 +925,8 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     let long_ok = [long, typical]
         .into_iter()
         .flatten()
-        .all(|l| obj.loss(&values, &[l]) <= obj.loss(&nearest_values, &[l]));
+        .zip(&nearest_long)
+        .all(|(l, &nearest)| obj.loss(&values, &[l]) <= nearest);
     let values = if long_ok && obj.loss(&values, judge) <= obj.loss(&nearest_values, judge) {
         values
     } else {
@@ -825,6 +967,11 @@ fn fit_groups(
             pitched_params(values)
         };
         let share = budget.share(g.train.len() as f64 / total.max(1) as f64);
+        if let Some(takes) = g.takes {
+            obj.focus(values, &g.train, |n| {
+                DrumClass::of_note(n.pitch).is_some_and(takes)
+            });
+        }
         let (_, e) = optimise(
             obj,
             values,
@@ -833,6 +980,7 @@ fn fit_groups(
             share,
             seed.wrapping_add(k as u64),
         );
+        obj.unfocus();
         evaluations += e;
     }
     evaluations
@@ -921,13 +1069,70 @@ mod tests {
         near.set(P::Lfo1Pitch, 12.0);
         let before = obj.loss(&near, &which);
         let mut v = near;
-        obj.simplify(&mut v, &which);
+        obj.simplify(&mut v, &which, None);
         assert_eq!(v.get(P::Osc1Pw), 0.5);
         assert_eq!(v.get(P::Lfo2Pw), 0.0);
         assert_eq!(v.get(P::Lfo1Pitch), 0.0);
         assert_eq!(v.get(P::Lfo1Cutoff), 1.0, "a modulation the part has stays");
         let after = obj.loss(&v, &which);
         assert!(after < 0.5 * before, "{before} → {after}");
+    }
+
+    /// A focused render (one drum class's hits over a background of the others) is the full
+    /// render, and the one-render level match is the two-render one.
+    #[test]
+    fn focus_and_the_one_render_level_match_change_nothing() {
+        let rate = 22_050u32;
+        let bank = auralis_engine::bank::presets();
+        let mut kit = bank
+            .iter()
+            .find(|p| p.role == "drums")
+            .and_then(|p| p.patch.values().ok())
+            .unwrap();
+        kit.set(P::ReverbLevel, 0.2);
+        let notes: Vec<NoteSpec> = (0..16)
+            .map(|i| NoteSpec {
+                start_s: 0.125 * i as f64,
+                end_s: 0.125 * i as f64 + 0.05,
+                pitch: [36u8, 42, 38, 42][i % 4],
+                velocity: 0.5 + 0.03 * i as f32,
+            })
+            .collect();
+        let [l, r] = render(&kit, &notes, rate as f32, rate as usize * 3);
+        let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+        let mut obj = Objective::new(rate);
+        obj.add_excerpts(&mono, rate, &notes, &[8, 12], 0.5);
+        let which = [0, 1];
+        let full = obj.render(&kit, &which);
+        obj.focus(&kit, &which, |n| n.pitch == 36);
+        assert!(obj.excerpts[0].focused.as_ref().unwrap().len() < obj.excerpts[0].notes.len());
+        let focused = obj.render(&kit, &which);
+        obj.unfocus();
+        for (a, b) in full.iter().zip(&focused) {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-5, "{worst}");
+        }
+        // A kick's change shows in the focused render as in the full one.
+        let mut louder = kit;
+        louder.set(P::KickLevel, kit.get(P::KickLevel) + 6.0);
+        let full = obj.loss(&louder, &which);
+        obj.focus(&kit, &which, |n| n.pitch == 36);
+        let focused = obj.loss(&louder, &which);
+        obj.unfocus();
+        assert!((full - focused).abs() < 1e-3, "{full} vs {focused}");
+
+        let mut a = kit;
+        a.set(P::Level, kit.get(P::Level) - 9.0);
+        let mut b = a;
+        obj.match_level(&mut a, P::Level, &which);
+        let two = obj.loss(&a, &which);
+        let one = obj.level_matched_loss(&mut b, &which);
+        assert!((a.get(P::Level) - b.get(P::Level)).abs() < 1e-4);
+        assert!((one - two).abs() < 1e-3, "{one} vs {two}");
     }
 
     /// With a count of evaluations the fit repeats exactly, and spends about that on its
