@@ -2,25 +2,37 @@
 //! that the element's notes, played through the engine, sound like the stem.
 //!
 //! 1. **Excerpts.** Up to [`EXCERPTS`] + [`HELD_OUT`] note-aligned windows of the stem, one
-//!    per equal slice of the song (the loudest note of the slice, so each excerpt is the part
-//!    itself rather than what leaked into its stem), from 30 ms before the onset to 250 ms
-//!    after the release (at most [`EXCERPT_MAX_S`]). Each is rendered with [`PREROLL_S`] of
-//!    the notes before it, so release tails and legato arrive as they do in the song. Every
-//!    third excerpt is held out of the fit and only judges it.
+//!    per equal slice of the song (the note at [`PICK_QUANTILE`] of the slice's loudness:
+//!    typical of the part, yet clear of the quietest notes, the likeliest leakage), from 30 ms
+//!    before the onset to 250 ms after the release (at most [`EXCERPT_MAX_S`]). Each is
+//!    rendered with [`PREROLL_S`] of the notes before it, so release tails and legato arrive
+//!    as they do in the song. Every third excerpt is held out of the fit and only judges it.
+//!    Two long windows (the loudest 8 s and a typical one) choose the reverb and check the
+//!    fit.
 //! 2. **Loss.** The log-mel spectral distance ([`super::mel`]) at two resolutions (≈ 46 ms
 //!    windows with 128 bands, ≈ 12 ms with 64: timbre and attack), averaged over the
 //!    excerpts' active frames.
-//! 3. **Presets.** Every preset of the role, level-matched (RMS over the excerpts), is scored;
-//!    the [`SHORTLIST`] best get a short trial fit ([`TRIAL_SHARE`] of the budget together),
-//!    and the one that then sounds closest on the held-out excerpts is fitted on.
-//! 4. **Fit.** The patch's tone EQ is matched in closed form to the stem's average spectrum
-//!    (ten octave bands; kept only if it lowers the loss), then CMA-ES ([`super::cmaes`])
-//!    searches the sound-shaping parameters (which ones depends on the voice type),
-//!    normalised by their ranges, from the preset outwards, until the budget is spent; the EQ
-//!    is matched again for what moved. A drum kit is fitted class by class on hits of that
-//!    class, each with its share of the budget.
+//! 3. **Presets.** Every preset of the role, level-matched (RMS over the excerpts, from one
+//!    render: the output is linear in the level), is scored by successive halving (a pitched
+//!    part's on two excerpts, the best [`RANK_KEEP`] on all); the [`SHORTLIST`] best (the last
+//!    place to another generator) get a short trial fit each ([`TRIAL_SHARE`] of the budget
+//!    together), and the one that then sounds closest on the held-out excerpts and the long
+//!    window is fitted on.
+//! 4. **Fit.** Plain values (a square's width, no modulation, detune or extra source) are
+//!    tried, the reverb is chosen on a grid and the patch's tone EQ is matched in closed form
+//!    to the stem's average spectrum (ten octave bands; kept only if it lowers the loss), then
+//!    CMA-ES ([`super::cmaes`]) searches the sound-shaping parameters (which ones depends on
+//!    the voice type), normalised by their ranges, from the preset outwards, until the budget
+//!    is spent; plain values and the EQ are tried again for what moved. A drum kit is fitted
+//!    class by class on hits of that class, each with its share of the budget, the other
+//!    hits rendered once as a background.
 //! 5. **Check.** The fitted patch is kept only if it is closer than the nearest preset on the
-//!    held-out excerpts; otherwise the nearest preset is the answer.
+//!    held-out excerpts and over both long windows; otherwise the nearest preset is the
+//!    answer.
+//!
+//! The budget is wall-clock time (optionally also a count of loss evaluations, for
+//! repeatable comparisons): a loss's cost is timed on the nearest preset, the steps around
+//! the searches are reserved from it, and the trials are dropped where they would not fit.
 //!
 //! Parts are fitted at the stem's rate: a patch's top octave (above 11 kHz at 44.1 kHz) is
 //! a fifth of the mel bands, and a fit blind to it leaves presets too bright or too dull there.
@@ -38,6 +50,13 @@ use super::mel::{distance_of_powers, mean_difference, MelSpec};
 
 /// Excerpts fitted on per part (per drum class).
 pub const EXCERPTS: usize = 8;
+/// Where in its slice's loudness an excerpt's note is picked (1: the loudest). The benchmark,
+/// like the ear, weighs every moment of the part alike, and the loudest notes are not typical
+/// of it (harder struck, brighter, a different velocity layer); the upper part of the range
+/// still keeps away from the quietest notes, which in a separated stem are the likeliest to be
+/// another part's leakage. Corpus (16 × 60 s, 8 s per part): 0.7 against the loudest, pitched
+/// 7.50 → 7.24 dB, drums 9.63 → 9.38 dB.
+pub const PICK_QUANTILE: f64 = 0.7;
 /// Excerpts held out per part (per drum class) to check that the fit generalises.
 pub const HELD_OUT: usize = 4;
 /// Presets given a short trial fit before the best is fitted on.
@@ -459,8 +478,8 @@ fn render_window(
         .collect()
 }
 
-/// Picks up to `k` notes among `idx` (sorted by start), the loudest in each of `k` equal
-/// slices of time.
+/// Picks up to `k` notes among `idx` (sorted by start), one in each of `k` equal slices of
+/// time: the one at [`PICK_QUANTILE`] of the slice's loudness.
 fn pick_notes(audio: &[f32], rate: u32, notes: &[NoteSpec], idx: &[usize], k: usize) -> Vec<usize> {
     if idx.is_empty() {
         return Vec::new();
@@ -482,12 +501,15 @@ fn pick_notes(audio: &[f32], rate: u32, notes: &[NoteSpec], idx: &[usize], k: us
     for s in 0..k {
         let lo = t0 + (t1 - t0) * s as f64 / k as f64;
         let hi = t0 + (t1 - t0) * (s + 1) as f64 / k as f64;
-        if let Some(&best) = idx
+        let mut slice: Vec<(usize, f64)> = idx
             .iter()
             .filter(|&&i| notes[i].start_s >= lo && notes[i].start_s < hi)
-            .max_by(|&&a, &&b| loudness(&notes[a]).total_cmp(&loudness(&notes[b])))
-        {
-            out.push(best);
+            .map(|&i| (i, loudness(&notes[i])))
+            .collect();
+        slice.sort_by(|a, b| a.1.total_cmp(&b.1));
+        if !slice.is_empty() {
+            let k = ((slice.len() - 1) as f64 * PICK_QUANTILE).round() as usize;
+            out.push(slice[k].0);
         }
     }
     out
@@ -910,7 +932,7 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         obj.simplify(&mut values, &train, long);
     }
     obj.match_eq(&mut values, &train);
-    // The excerpts are the loudest notes: the level over a long stretch is the song's.
+    // The excerpts are single notes: the level over a long stretch is the song's.
     if let (false, Some(l)) = (drums, long) {
         let before = values;
         obj.match_level(&mut values, P::Level, &[l]);
