@@ -23,8 +23,8 @@
 //! (1981), as analysed by K. Werner, "Virtual analog modeling of the TR-808 cymbal", DAFx 2014.
 
 use crate::env::next_bipolar;
-use crate::filter::{soft_clip, Svf, SvfCoefs, SvfMode};
-use crate::params::{Values, P};
+use crate::filter::{peaking, soft_clip, Biquad, Svf, SvfCoefs, SvfMode};
+use crate::params::{Values, EQ_BANDS, KIT_EQ, P};
 use crate::voice::db_to_gain;
 use crate::wavetable::{increment, read, Shape, WaveTables};
 
@@ -58,6 +58,19 @@ pub enum DrumClass {
 }
 
 impl DrumClass {
+    /// The class's group for its tone EQ (a row of [`KIT_EQ`]): kick, snare, clap, hats,
+    /// cymbals, toms.
+    pub fn eq_group(self) -> usize {
+        match self {
+            Self::Kick => 0,
+            Self::Snare => 1,
+            Self::Clap => 2,
+            Self::ClosedHat | Self::OpenHat => 3,
+            Self::Crash | Self::Ride => 4,
+            Self::Tom(_) => 5,
+        }
+    }
+
     /// The class a General MIDI drum note plays (`None` for notes the kit does not play).
     pub fn of_note(note: u8) -> Option<Self> {
         Some(match note {
@@ -74,6 +87,12 @@ impl DrumClass {
             _ => return None,
         })
     }
+}
+
+/// Whether a tone EQ band at `gain_db` and `freq_hz` filters at `rate`.
+#[inline]
+fn band_on(gain_db: f32, freq_hz: f32, rate: f32) -> bool {
+    gain_db.abs() >= 1e-3 && freq_hz <= 0.45 * rate
 }
 
 /// Per-sample multiplier of an exponential decay falling 60 dB in `ms`.
@@ -157,6 +176,12 @@ impl Default for MetalBank {
 pub struct DrumKit {
     hits: [Hit; DRUM_VOICES],
     metal: MetalBank,
+    /// Per class group: the tone EQ's gains its coefficients were made for, the
+    /// coefficients, the state (the kit is mono), and whether any band is on.
+    eq_gains: [[f32; EQ_BANDS.len()]; KIT_EQ.len()],
+    eq_coefs: [[[f32; 5]; EQ_BANDS.len()]; KIT_EQ.len()],
+    eq_state: [[Biquad; EQ_BANDS.len()]; KIT_EQ.len()],
+    eq_on: [bool; KIT_EQ.len()],
 }
 
 /// A hit's noise seed, from when it starts and its note alone (a mix of the two, after
@@ -173,6 +198,33 @@ impl DrumKit {
     /// Silences every hit; what follows repeats exactly.
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// Takes the class groups' tone EQ from `v`, recomputing coefficients where a gain moved
+    /// (no allocation; the audio thread calls it at control ticks). A band at 0 dB or above
+    /// 0.45 of the rate is off; a group with no band on renders straight to the output, as
+    /// without the EQ.
+    pub(crate) fn update_eq(&mut self, v: &Values, rate: f32) {
+        for (g, row) in KIT_EQ.iter().enumerate() {
+            let mut on = false;
+            for (k, (p, (_, freq))) in row.iter().zip(EQ_BANDS).enumerate() {
+                let gain = v.get(*p);
+                if gain != self.eq_gains[g][k] && rate > 0.0 {
+                    self.eq_gains[g][k] = gain;
+                    self.eq_coefs[g][k] = peaking(freq, std::f32::consts::SQRT_2, gain, rate);
+                }
+                on |= band_on(self.eq_gains[g][k], freq, rate);
+            }
+            self.eq_on[g] = on;
+        }
+    }
+
+    /// Sets the class EQs' tiny states to zero ([`crate::filter::FLUSH_BELOW`]; the synth
+    /// calls it at its control ticks).
+    pub(crate) fn flush(&mut self) {
+        for state in self.eq_state.iter_mut().flatten() {
+            state.flush();
+        }
     }
 
     /// Hits ringing now.
@@ -349,7 +401,11 @@ impl DrumKit {
                 *p = p.wrapping_add(inc.wrapping_mul(left.len() as u32));
             }
         }
+        // Hits of a class group with its EQ on gather on the group's bus, EQ'd below.
+        let mut bus = [[0.0f32; CHUNK]; KIT_EQ.len()];
+        let eq_on = self.eq_on;
         for h in self.hits.iter_mut().filter(|h| h.active) {
+            let group = h.class.eq_group();
             for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 let y = match h.class {
                     DrumClass::Kick | DrumClass::Tom(_) => {
@@ -412,11 +468,35 @@ impl DrumKit {
                 };
                 h.t = h.t.saturating_add(1);
                 let y = y * h.gain * std::f32::consts::FRAC_1_SQRT_2;
-                *l += y;
-                *r += y;
+                if eq_on[group] {
+                    bus[group][i] += y;
+                } else {
+                    *l += y;
+                    *r += y;
+                }
                 if !h.active {
                     break;
                 }
+            }
+        }
+        for (g, bus) in bus.iter().enumerate().filter(|(g, _)| eq_on[*g]) {
+            // Silence into a settled EQ gives silence.
+            if self.eq_state[g].iter().all(Biquad::is_clear) && bus.iter().all(|&x| x == 0.0) {
+                continue;
+            }
+            for (x, (l, r)) in bus.iter().zip(left.iter_mut().zip(right.iter_mut())) {
+                let mut y = *x;
+                for ((state, c), (&gain, (_, freq))) in self.eq_state[g]
+                    .iter_mut()
+                    .zip(&self.eq_coefs[g])
+                    .zip(self.eq_gains[g].iter().zip(EQ_BANDS))
+                {
+                    if band_on(gain, freq, rate) {
+                        y = state.tick(y, c);
+                    }
+                }
+                *l += y;
+                *r += y;
             }
         }
     }

@@ -189,7 +189,35 @@ pub struct Biquad {
     s2: f32,
 }
 
+/// Below this a filter's state is set to zero at a control tick: a state decaying in silence
+/// would otherwise reach the denormal range, where each operation costs a hundred times more
+/// (a kit's tom bus, silent most of a song, ran its EQ thirty times slower than the kit). It is
+/// 300 dB down, so nothing audible changes, and ticks fall on the clock, so neither does the
+/// output with the block size.
+pub const FLUSH_BELOW: f32 = 1e-15;
+
+/// `x`, or 0 where it is below [`FLUSH_BELOW`].
+#[inline]
+pub fn flush(x: f32) -> f32 {
+    if x.abs() < FLUSH_BELOW {
+        0.0
+    } else {
+        x
+    }
+}
+
 impl Biquad {
+    /// Sets a state below [`FLUSH_BELOW`] to zero.
+    pub fn flush(&mut self) {
+        self.s1 = flush(self.s1);
+        self.s2 = flush(self.s2);
+    }
+
+    /// Whether the state is zero (silence in gives silence out).
+    pub fn is_clear(&self) -> bool {
+        self.s1 == 0.0 && self.s2 == 0.0
+    }
+
     /// Filters one sample with coefficients `c` (`[b0, b1, b2, a1, a2]`).
     #[inline]
     pub fn tick(&mut self, x: f32, c: &[f32; 5]) -> f32 {

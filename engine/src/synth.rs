@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::drums::DrumKit;
-use crate::filter::{peaking, Biquad};
+use crate::filter::{flush, peaking, Biquad};
 use crate::params::EQ_BANDS;
 use crate::params::{Kind, Values, P, SPECS};
 use crate::reverb::{Reverb, ReverbSettings};
@@ -163,6 +163,7 @@ impl Synth {
         self.last_pitch = None;
         self.stack_len = 0;
         self.kit.reset();
+        self.kit.update_eq(&self.current, self.sample_rate);
         self.dc = [(0.0, 0.0); 2];
         self.eq_state = [[Biquad::default(); EQ_BANDS.len()]; 2];
         self.update_eq();
@@ -300,6 +301,16 @@ impl Synth {
             self.smooth();
         }
         self.update_eq();
+        if self.drums() {
+            self.kit.update_eq(&self.current, self.sample_rate);
+            self.kit.flush();
+        }
+        for state in self.eq_state.iter_mut().flatten() {
+            state.flush();
+        }
+        for (x, y) in self.dc.iter_mut() {
+            (*x, *y) = (flush(*x), flush(*y));
+        }
         self.update_reverb();
         let ctl = control(&self.current, tables, self.sample_rate, self.bend);
         for v in self.voices.iter_mut().filter(|v| v.is_active()) {

@@ -125,6 +125,9 @@ fn block_size_does_not_change_the_output_and_reset_repeats_it() {
         let mut values = busy_patch();
         values.set(P::VoiceMode, if mono { 1.0 } else { 0.0 });
         values.set(P::VoiceType, voice_type);
+        // The kit with two classes' own EQ on (their hits go through the class buses).
+        values.set(P::KickEq63, 6.0);
+        values.set(P::HatEq8k, -9.0);
         let mut synth = Synth::new(values);
         synth.allocate(RATE);
         let per_sample = render_blocks(&mut synth, &ev, len, &[1]);
@@ -427,6 +430,38 @@ fn drum_classes_sound_like_their_class_and_end() {
     synth.process(&[on(0, 46), on(4_800, 42)], &mut l, &mut r);
     let after = l[7_200..9_600].iter().map(|x| x.abs()).fold(0.0, f32::max);
     assert!(after < 1e-3, "open hat not choked: {after}");
+}
+
+/// Energy of `x` (linear) between `lo` and `hi` Hz.
+fn band_energy(x: &[f32], lo: f32, hi: f32) -> f32 {
+    band_share(x, lo, hi) * x.iter().map(|s| s * s).sum::<f32>()
+}
+
+/// A class's tone EQ shapes that class's hits, by its gain, and leaves the other classes as
+/// they were, sample for sample.
+#[test]
+fn a_drum_class_eq_shapes_only_its_class() {
+    let mut kit = Values::default();
+    kit.set(P::VoiceType, 3.0);
+    let mut eq = kit;
+    eq.set(P::KickEq1k, 12.0);
+    // Kick: its band around 1 kHz (the click) rises by about the gain; its body, far below,
+    // hardly moves.
+    let (plain, boosted) = (hit(&kit, 36, 24_000), hit(&eq, 36, 24_000));
+    let rise = 10.0
+        * (band_energy(&boosted, 800.0, 1_250.0) / band_energy(&plain, 800.0, 1_250.0)).log10();
+    assert!((rise - 12.0).abs() < 2.0, "kick 1 kHz rose {rise} dB");
+    let body =
+        10.0 * (band_energy(&boosted, 30.0, 120.0) / band_energy(&plain, 30.0, 120.0)).log10();
+    assert!(body.abs() < 1.0, "kick body moved {body} dB");
+    // Hats and snares: untouched.
+    for note in [42, 38] {
+        assert_eq!(
+            hit(&kit, note, 12_000),
+            hit(&eq, note, 12_000),
+            "note {note}"
+        );
+    }
 }
 
 #[test]
