@@ -25,7 +25,8 @@
 //!    the voice type), normalised by their ranges, from the preset outwards, until the budget
 //!    is spent; plain values and the EQ are tried again for what moved. A drum kit is fitted
 //!    class by class on hits of that class, each with its share of the budget, the other
-//!    hits rendered once as a background.
+//!    hits rendered once as a background; then each class's own tone EQ is matched
+//!    ([`Objective::match_class_eq`]).
 //! 5. **Check.** The fitted patch is kept only if it is closer than the nearest preset on the
 //!    held-out excerpts and over both long windows; otherwise the nearest preset is the
 //!    answer.
@@ -41,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use auralis_engine::bank::Preset;
 use auralis_engine::drums::DrumClass;
-use auralis_engine::params::{Values, EQ_BANDS, P};
+use auralis_engine::params::{Values, EQ_BANDS, KIT_EQ, P};
 use auralis_engine::render::{render_with, NoteSpec};
 use auralis_engine::Synth;
 
@@ -63,6 +64,8 @@ pub const HELD_OUT: usize = 4;
 pub const SHORTLIST: usize = 3;
 /// Presets a pitched part's ranking keeps after its first round (on two excerpts).
 pub const RANK_KEEP: usize = 12;
+/// Kits a drum part's ranking keeps after its first round (one level for the whole kit).
+pub const RANK_KEEP_KITS: usize = 2;
 /// Share of the budget the trial fits take together.
 pub const TRIAL_SHARE: f64 = 0.4;
 /// CMA-ES's initial step, in units of each parameter's normalised range: the search starts
@@ -150,8 +153,9 @@ pub fn candidate_roles(role: &str) -> &'static [&'static str] {
 /// Parameters fitted together and the excerpts they are fitted and judged on.
 struct Group {
     params: Vec<P>,
-    /// A drum group's classes: only their hits move while its parameters are searched.
-    takes: Option<ClassFilter>,
+    /// A drum group's classes (only their hits move while its parameters are searched) and
+    /// its row of [`KIT_EQ`].
+    takes: Option<(ClassFilter, usize)>,
     train: Vec<usize>,
     held: Vec<usize>,
 }
@@ -372,6 +376,58 @@ impl Objective {
         }
     }
 
+    /// Sets a drum class group's own tone EQ (`row`, a row of [`KIT_EQ`]) on the excerpts
+    /// `which`, focused on that group's hits ([`Objective::focus`]): per mel band, the stem's
+    /// difference from the render, averaged over the active frames with each frame weighted
+    /// by the group's share of the render's power in that band (so a band the other hits
+    /// fill barely moves it), then taken to the octave bands as
+    /// [`Objective::match_eq_rounds`] does, over [`EQ_ROUNDS`] rounds. Kept only if the loss
+    /// over `which` falls.
+    fn match_class_eq(&mut self, values: &mut Values, which: &[usize], row: &[P; 10]) {
+        let before = *values;
+        let loss_before = self.loss(values, which);
+        let centres = self.specs[0].centres().to_vec();
+        let bands = self.specs[0].bands();
+        for _ in 0..EQ_ROUNDS {
+            let (mut num, mut den) = (vec![0.0f64; bands], vec![0.0f64; bands]);
+            for &e in which {
+                let ex = &self.excerpts[e];
+                let Some(kept) = &ex.focused else {
+                    continue;
+                };
+                let class = render_window(&mut self.synth, values, kept, ex.render_len, ex.offset);
+                let total: Vec<f32> = if ex.background.is_empty() {
+                    class.clone()
+                } else {
+                    class
+                        .iter()
+                        .zip(&ex.background)
+                        .map(|(a, b)| a + b)
+                        .collect()
+                };
+                let own = self.specs[0].powers(&class);
+                let all = self.specs[0].powers(&total);
+                share_weighted_difference(&ex.reference[0], &all, &own, bands, &mut num, &mut den);
+            }
+            for (p, (_, freq)) in row.iter().zip(EQ_BANDS) {
+                let (mut a, mut b) = (0.0, 0.0);
+                for ((n, d), &fc) in num.iter().zip(&den).zip(&centres) {
+                    let w = (1.0 - (fc.max(1.0) / freq as f64).log2().abs()).max(0.0) * d;
+                    if *d > 0.0 {
+                        a += w * n / d;
+                        b += w;
+                    }
+                }
+                if b > 0.0 {
+                    values.set(*p, values.get(*p) + (EQ_STEP * a / b) as f32);
+                }
+            }
+        }
+        if self.loss(values, which) > loss_before {
+            *values = before;
+        }
+    }
+
     /// Tries the reverb on a grid of levels and decay times (and as it is) and keeps the best
     /// on `which`. A reverb builds up over seconds, so `which` is a long window rendered from
     /// well before it: short excerpts would see too little of the tails of earlier notes.
@@ -459,6 +515,49 @@ impl Objective {
             y.iter_mut().for_each(|x| *x *= g);
         }
         self.loss_of(&renders, which)
+    }
+}
+
+/// Adds, per band, the difference (dB) of the reference `r` from the render `all` over the
+/// reference's active frames, weighted by the share of `all`'s power that `own` has, into
+/// `num`, and the weights into `den` (band powers frame-major, floored as
+/// [`mean_difference`] floors).
+fn share_weighted_difference(
+    r: &[f32],
+    all: &[f32],
+    own: &[f32],
+    bands: usize,
+    num: &mut [f64],
+    den: &mut [f64],
+) {
+    let frames = (r.len() / bands)
+        .min(all.len() / bands)
+        .min(own.len() / bands);
+    let frame_power = |t: usize| {
+        r[t * bands..(t + 1) * bands]
+            .iter()
+            .map(|&p| p as f64)
+            .sum::<f64>()
+    };
+    let loudest = (0..frames).map(frame_power).fold(0.0f64, f64::max);
+    let band_max = r[..frames * bands].iter().fold(0.0f32, |m, &p| m.max(p)) as f64;
+    if loudest <= 0.0 || band_max <= 0.0 {
+        return;
+    }
+    let active = loudest * 10f64.powf(-super::mel::ACTIVE_DB / 10.0);
+    let floor = band_max * 10f64.powf(-super::mel::FLOOR_DB / 10.0);
+    for t in (0..frames).filter(|&t| frame_power(t) >= active) {
+        for b in 0..bands {
+            let i = t * bands + b;
+            let total = all[i] as f64;
+            let w = if total > 0.0 {
+                (own[i] as f64 / total).min(1.0)
+            } else {
+                0.0
+            };
+            num[b] += w * 10.0 * ((r[i] as f64 + floor) / (total + floor)).log10();
+            den[b] += w;
+        }
     }
 }
 
@@ -583,7 +682,8 @@ fn pitched_params(v: &Values) -> Vec<P> {
 /// Which drum classes a group takes.
 type ClassFilter = fn(DrumClass) -> bool;
 
-/// Drum classes fitted separately: the notes they take and their parameters.
+/// Drum classes fitted separately: the notes they take and their parameters, in the order of
+/// the class groups' tone EQ ([`KIT_EQ`], [`DrumClass::eq_group`]).
 fn drum_groups() -> Vec<(ClassFilter, Vec<P>)> {
     vec![
         (
@@ -727,7 +827,7 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     let mut groups: Vec<Group> = Vec::new();
     let mut add_group = |obj: &mut Objective,
                          params: Vec<P>,
-                         takes: Option<ClassFilter>,
+                         takes: Option<(ClassFilter, usize)>,
                          idx: &[usize],
                          max_s: f64| {
         let chosen = pick_notes(audio, rate, &notes, idx, EXCERPTS + HELD_OUT);
@@ -751,11 +851,11 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         }
     };
     if drums {
-        for (takes, params) in drum_groups() {
+        for (row, (takes, params)) in drum_groups().into_iter().enumerate() {
             let idx: Vec<usize> = (0..notes.len())
                 .filter(|&i| DrumClass::of_note(notes[i].pitch).is_some_and(takes))
                 .collect();
-            add_group(&mut obj, params, Some(takes), &idx, 0.5);
+            add_group(&mut obj, params, Some((takes, row)), &idx, 0.5);
         }
     } else {
         let idx: Vec<usize> = (0..notes.len())
@@ -798,34 +898,38 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         (long, typical)
     };
 
-    // Presets of the role, level-matched, ranked on the training excerpts: a pitched part's
-    // presets first on two of them, the best [`RANK_KEEP`] then on all (successive halving:
-    // most presets are far, and two excerpts tell them).
+    // Presets of the role, level-matched, ranked on the training excerpts by successive
+    // halving (most presets are far, and a cheap look tells them): a pitched part's presets
+    // first on two excerpts, the best [`RANK_KEEP`] then on all; kits first with one level
+    // for the whole kit, the best [`RANK_KEEP_KITS`] then with each class's level matched on
+    // its own hits.
     let roles = candidate_roles(part.role);
     let mut ranked: Vec<(f64, &Preset, Values)> = Vec::new();
     for preset in bank.iter().filter(|p| roles.contains(&p.role.as_str())) {
         let Ok(mut v) = preset.patch.values() else {
             continue;
         };
-        let loss = if drums {
-            for g in &groups {
-                if let Some(level) = g.params.last() {
-                    obj.match_level(&mut v, *level, &g.train);
-                }
-            }
-            obj.loss(&v, &train)
+        let probe = if drums {
+            &train[..]
         } else {
-            let probe = [train[0], train[train.len() / 2]];
-            obj.level_matched_loss(&mut v, &probe[..train.len().min(2)])
+            &[train[0], train[train.len() / 2]][..train.len().min(2)]
         };
+        let loss = obj.level_matched_loss(&mut v, probe);
         ranked.push((loss, preset, v));
     }
-    if !drums {
-        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-        ranked.truncate(RANK_KEEP);
-        for (loss, _, v) in ranked.iter_mut() {
-            *loss = obj.level_matched_loss(v, &train);
-        }
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ranked.truncate(if drums { RANK_KEEP_KITS } else { RANK_KEEP });
+    for (loss, _, v) in ranked.iter_mut() {
+        *loss = if drums {
+            for g in &groups {
+                if let Some(level) = g.params.last() {
+                    obj.match_level(v, *level, &g.train);
+                }
+            }
+            obj.loss(v, &train)
+        } else {
+            obj.level_matched_loss(v, &train)
+        };
     }
     ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (_, nearest, nearest_values) = *ranked.first()?;
@@ -908,6 +1012,7 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
                 &groups,
                 drums,
                 trial,
+                per_excerpt,
                 seed.wrapping_add(100 * k as u64),
             );
         }
@@ -926,8 +1031,23 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         obj.match_reverb(&mut values, &[long]);
     }
     obj.match_eq(&mut values, &train);
+    // The reverb and the class buses make a loss dearer than the bare preset's: timed again,
+    // and what comes after the search costed at that rate.
+    let timer = Instant::now();
+    obj.loss(&values, &train);
+    let per_excerpt_now = timer.elapsed().div_f64(train.len().max(1) as f64);
+    let after = after
+        .mul_f64((per_excerpt_now.as_secs_f64() / per_excerpt.as_secs_f64().max(1e-9)).max(1.0));
     let rest = budget.left(started.elapsed() + after, evaluations);
-    evaluations += fit_groups(&mut obj, &mut values, &groups, drums, rest, seed);
+    evaluations += fit_groups(
+        &mut obj,
+        &mut values,
+        &groups,
+        drums,
+        rest,
+        per_excerpt_now,
+        seed,
+    );
     if !drums {
         obj.simplify(&mut values, &train, long);
     }
@@ -972,28 +1092,45 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
 }
 
 /// Fits every group's parameters on its training excerpts, the budget shared by excerpt count.
+/// `per_excerpt` is what a loss costs per excerpt: a drum group's background render and class
+/// EQ are reserved from its share at that rate (times [`EQ_ROUNDS`] + 3) for the first group,
+/// then at what the previous group's took.
 fn fit_groups(
     obj: &mut Objective,
     values: &mut Values,
     groups: &[Group],
     drums: bool,
     budget: Budget,
+    per_excerpt: Duration,
     seed: u64,
 ) -> usize {
     let total: usize = groups.iter().map(|g| g.train.len()).sum();
     let mut evaluations = 0;
+    let mut overhead_per_excerpt = per_excerpt * (EQ_ROUNDS as u32 + 3);
     for (k, g) in groups.iter().enumerate() {
         let params = if drums {
             g.params.clone()
         } else {
             pitched_params(values)
         };
-        let share = budget.share(g.train.len() as f64 / total.max(1) as f64);
-        if let Some(takes) = g.takes {
+        let mut share = budget.share(g.train.len() as f64 / total.max(1) as f64);
+        // A drum group: only its hits move (the others are a background), and its own tone
+        // EQ is matched after the search (closed form: what the search moved, the EQ
+        // follows).
+        let overhead = Instant::now();
+        let mut searched = Duration::ZERO;
+        if g.takes.is_some() {
+            share.time = share
+                .time
+                .saturating_sub(overhead_per_excerpt * g.train.len() as u32);
+        }
+        let row = g.takes.map(|(takes, row)| {
             obj.focus(values, &g.train, |n| {
                 DrumClass::of_note(n.pitch).is_some_and(takes)
             });
-        }
+            &KIT_EQ[row]
+        });
+        let search = Instant::now();
         let (_, e) = optimise(
             obj,
             values,
@@ -1002,6 +1139,14 @@ fn fit_groups(
             share,
             seed.wrapping_add(k as u64),
         );
+        searched += search.elapsed();
+        if let Some(row) = row {
+            obj.match_class_eq(values, &g.train, row);
+            overhead_per_excerpt = overhead
+                .elapsed()
+                .saturating_sub(searched)
+                .div_f64(g.train.len().max(1) as f64);
+        }
         obj.unfocus();
         evaluations += e;
     }
@@ -1155,6 +1300,21 @@ mod tests {
         let one = obj.level_matched_loss(&mut b, &which);
         assert!((a.get(P::Level) - b.get(P::Level)).abs() < 1e-4);
         assert!((one - two).abs() < 1e-3, "{one} vs {two}");
+    }
+
+    /// The drum groups are the kit's EQ groups, in their order.
+    #[test]
+    fn drum_groups_follow_the_kit_eq_groups() {
+        let groups = drum_groups();
+        assert_eq!(groups.len(), KIT_EQ.len());
+        for note in 0..128u8 {
+            if let Some(class) = DrumClass::of_note(note) {
+                let taking: Vec<usize> = (0..groups.len())
+                    .filter(|&k| (groups[k].0)(class))
+                    .collect();
+                assert_eq!(taking, vec![class.eq_group()], "note {note}");
+            }
+        }
     }
 
     /// With a count of evaluations the fit repeats exactly, and spends about that on its
