@@ -223,20 +223,30 @@ impl<K: PartialEq + Copy, V: Copy> Memo<K, V> {
 /// Unison copies' detune ratios and the widest copy's.
 type Detune = ([f32; MAX_UNISON], f32);
 
+/// Per oscillator, keyed by its note, the copies and their detune: increments and mip level.
+type OscMemo = Memo<(f32, usize, Detune), ([u32; MAX_UNISON], usize)>;
+/// Keyed by copies, spread, pan and whether stereo: whether stereo, per-copy gains, voice pan.
+type PanMemo = Memo<(usize, f32, f32, bool), (bool, [(f32, f32); MAX_UNISON], (f32, f32))>;
+/// Keyed by cutoff, its modulation in octaves, resonance, type and drive: the coefficients.
+type FilterMemo = Memo<(f32, f32, f32, usize, f32), (FilterKind, SvfMode, SvfCoefs, LadderCoefs)>;
+/// Keyed by pitch, brightness, decay and excitation: delay, loop weight, loop gain, DC pole,
+/// burst length.
+type PluckMemo = Memo<(f32, f32, f32, f32), (f32, f32, f32, f32, u32)>;
+/// Keyed by pitch, ratios, copies and detune: each operator's increments.
+type Fm4IncMemo = Memo<(f32, [f32; 4], usize, Detune), [[u32; MAX_UNISON]; 4]>;
+
 /// A voice's memos (cleared with the voice: [`Voice::allocate`] sets the rate they assume).
 #[derive(Debug, Clone, Copy, Default)]
 struct Memos {
     detune: Memo<(usize, f32), Detune>,
-    /// Per oscillator, keyed by its note, the copies and their detune: increments and mip
-    /// level.
-    osc: [Memo<(f32, usize, Detune), ([u32; MAX_UNISON], usize)>; 2],
+    osc: [OscMemo; 2],
     sub: Memo<f32, (u32, usize)>,
-    pan: Memo<(usize, f32, f32, bool), (bool, [(f32, f32); MAX_UNISON], (f32, f32))>,
-    filter: Memo<(f32, f32, f32, usize, f32), (FilterKind, SvfMode, SvfCoefs, LadderCoefs)>,
-    pluck: Memo<(f32, f32, f32, f32), (f32, f32, f32, f32, u32)>,
+    pan: PanMemo,
+    filter: FilterMemo,
+    pluck: PluckMemo,
     formant: Memo<(f32, f32), [SvfCoefs; 3]>,
     fm4_decay: Memo<[f32; 4], [f32; 4]>,
-    fm4_inc: Memo<(f32, [f32; 4], usize, Detune), [[u32; MAX_UNISON]; 4]>,
+    fm4_inc: Fm4IncMemo,
     level: Memo<f32, f32>,
 }
 
