@@ -254,8 +254,11 @@ impl Synth {
             for v in self.voices.iter_mut().filter(|v| v.is_active()) {
                 v.render(&tables, &mut left[i..end], &mut right[i..end]);
             }
-            self.kit
-                .render(&tables, &mut left[i..end], &mut right[i..end]);
+            // Only a kit patch triggers hits (its metallic bank runs only then, too).
+            if self.drums() {
+                self.kit
+                    .render(&tables, &mut left[i..end], &mut right[i..end]);
+            }
             // Tone EQ: bands at 0 dB (and above 0.45 of the rate) are skipped, so a patch
             // without EQ renders exactly as the voices made it.
             for (k, (_, freq)) in EQ_BANDS.iter().enumerate() {
@@ -305,8 +308,12 @@ impl Synth {
             self.kit.update_eq(&self.current, self.sample_rate);
             self.kit.flush();
         }
-        for state in self.eq_state.iter_mut().flatten() {
-            state.flush();
+        for (k, g) in self.eq_gains.iter().enumerate() {
+            // Bands that do not filter keep a zero state.
+            if g.abs() >= 1e-3 {
+                self.eq_state[0][k].flush();
+                self.eq_state[1][k].flush();
+            }
         }
         for (x, y) in self.dc.iter_mut() {
             (*x, *y) = (flush(*x), flush(*y));
