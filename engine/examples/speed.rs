@@ -1,6 +1,6 @@
 //! Engine speed: how many times faster than real time the synth renders.
 //!
-//! `cargo run --release -p auralis-engine --example speed`
+//! `cargo run --release -p auralis-engine --example speed [-- PRESET ...]`
 //!
 //! Cases: one voice of a saw through the low-pass filter (the benchmark), the same
 //! through the ladder, and 16 voices of a busier patch (unison 3, two oscillators, ladder).
@@ -44,6 +44,25 @@ fn speed(name: &str, values: Values, voices: u8, block: usize) {
 }
 
 fn main() {
+    // Presets of the bank by name: 16 held voices each, in 64-sample blocks.
+    let names: Vec<String> = std::env::args().skip(1).collect();
+    if std::env::var_os("FTZ").is_some() {
+        #[allow(deprecated)]
+        unsafe {
+            use std::arch::x86_64::*;
+            _mm_setcsr(_mm_getcsr() | 0x8040);
+        }
+    }
+    if !names.is_empty() {
+        let bank = auralis_engine::bank::presets();
+        for name in &names {
+            match bank.iter().find(|p| &p.name == name) {
+                Some(p) => speed(name, p.patch.values().expect("bank patch"), 16, 64),
+                None => eprintln!("no preset {name:?}"),
+            }
+        }
+        return;
+    }
     let mut saw = Values::default();
     saw.set(P::FilterCutoff, 1200.0);
     saw.set(P::FilterResonance, 0.3);

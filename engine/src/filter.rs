@@ -68,6 +68,12 @@ impl Svf {
         *self = Self::default();
     }
 
+    /// Sets a state below [`FLUSH_BELOW`] to zero.
+    pub fn flush(&mut self) {
+        self.ic1 = flush(self.ic1);
+        self.ic2 = flush(self.ic2);
+    }
+
     /// Filters one sample.
     #[inline]
     pub fn tick(&mut self, x: f32, c: &SvfCoefs, mode: SvfMode) -> f32 {
@@ -142,6 +148,13 @@ impl Ladder {
     /// Clears the state.
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// Sets a state below [`FLUSH_BELOW`] to zero.
+    pub fn flush(&mut self) {
+        for s in &mut self.s {
+            *s = flush(*s);
+        }
     }
 
     /// Filters one sample.

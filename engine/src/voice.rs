@@ -9,7 +9,7 @@
 //! tick is reached by a per-sample ramp.
 
 use crate::env::{next_bipolar, Adsr, AdsrShape, Lfo, LfoShape};
-use crate::filter::{Ladder, LadderCoefs, Svf, SvfCoefs, SvfMode};
+use crate::filter::{flush, Ladder, LadderCoefs, Svf, SvfCoefs, SvfMode};
 use crate::params::{Values, P};
 use crate::wavetable::{increment, read, Shape, WaveTables, MORPH_FRAMES};
 
@@ -343,12 +343,31 @@ impl Voice {
         self.menv.gate_off();
     }
 
+    /// States below [`crate::filter::FLUSH_BELOW`] (300 dB down) set to zero: a note held
+    /// after its sound has died (a plucked string, a decayed envelope into a filter) would
+    /// otherwise run its filters on denormals, which cost tens of times a normal sample.
+    fn flush_states(&mut self) {
+        match self.frame.filter {
+            FilterKind::Svf => self.svf.iter_mut().for_each(Svf::flush),
+            FilterKind::Ladder => self.ladder.iter_mut().for_each(Ladder::flush),
+        }
+        match self.frame.generator {
+            Generator::Pluck => {
+                self.string_last = flush(self.string_last);
+                self.string_dc = (flush(self.string_dc.0), flush(self.string_dc.1));
+            }
+            Generator::Formant => self.formants.iter_mut().flatten().for_each(Svf::flush),
+            Generator::Subtractive | Generator::Fm4 => {}
+        }
+    }
+
     /// A control tick: advances modulation and sets what the per-sample loop reads.
     pub(crate) fn control(&mut self, ctl: &Control) {
         let v = ctl.values;
         let rate = ctl.sample_rate;
         let tick_rate = rate / CONTROL_PERIOD as f32;
         self.ticks_since_on = self.ticks_since_on.saturating_add(1);
+        self.flush_states();
 
         // Envelope shapes cost a few exp/ln each: rebuilt only when their parameters move.
         let env_params = |a, d, s, r, c| [v.get(a), v.get(d), v.get(s), v.get(r), v.get(c)];
@@ -862,7 +881,10 @@ impl Voice {
         let y = excite + f.ks_rho * damped;
         // A DC blocker in the loop (5 Hz): an excitation with an offset would otherwise
         // circulate as DC for as long as the string rings.
-        let blocked = y - self.string_dc.0 + f.ks_dc_pole * self.string_dc.1;
+        // A string rung out would circulate denormals (a held note's line decays for as long
+        // as the key is down): what goes back into the loop is flushed 300 dB down.
+        let y = flush(y);
+        let blocked = flush(y - self.string_dc.0 + f.ks_dc_pole * self.string_dc.1);
         self.string_dc = (y, blocked);
         let y = blocked;
         self.string[self.string_pos] = y;

@@ -365,7 +365,7 @@ impl Objective {
             for (p, freq) in EQ_BANDS {
                 let (mut num, mut den) = (0.0, 0.0);
                 for (d, &fc) in diff.iter().zip(&centres) {
-                    let w = (1.0 - (fc.max(1.0) / freq as f64).log2().abs()).max(0.0);
+                    let w = octave_weight(fc, freq);
                     num += w * d / frames as f64;
                     den += w;
                 }
@@ -383,7 +383,7 @@ impl Objective {
     /// fill barely moves it), then taken to the octave bands as
     /// [`Objective::match_eq_rounds`] does, over [`EQ_ROUNDS`] rounds. Kept only if the loss
     /// over `which` falls.
-    fn match_class_eq(&mut self, values: &mut Values, which: &[usize], row: &[P; 10]) {
+    fn match_class_eq(&mut self, values: &mut Values, which: &[usize], row: &[P; EQ_BANDS.len()]) {
         let before = *values;
         let loss_before = self.loss(values, which);
         let centres = self.specs[0].centres().to_vec();
@@ -412,7 +412,7 @@ impl Objective {
             for (p, (_, freq)) in row.iter().zip(EQ_BANDS) {
                 let (mut a, mut b) = (0.0, 0.0);
                 for ((n, d), &fc) in num.iter().zip(&den).zip(&centres) {
-                    let w = (1.0 - (fc.max(1.0) / freq as f64).log2().abs()).max(0.0) * d;
+                    let w = octave_weight(fc, freq) * d;
                     if *d > 0.0 {
                         a += w * n / d;
                         b += w;
@@ -559,6 +559,12 @@ fn share_weighted_difference(
             den[b] += w;
         }
     }
+}
+
+/// How much a mel band centred at `centre_hz` counts towards the tone EQ band at `band_hz`:
+/// a triangle in log frequency, 1 at the band's centre, 0 an octave away.
+fn octave_weight(centre_hz: f64, band_hz: f32) -> f64 {
+    (1.0 - (centre_hz.max(1.0) / band_hz as f64).log2().abs()).max(0.0)
 }
 
 /// Renders `notes` for `len` samples and returns the mono mix from `offset` on.
@@ -1188,7 +1194,13 @@ mod tests {
             audio: &mono,
             notes: &notes,
         };
-        let fit = fit(&part, &bank, Duration::from_secs(6), 1).unwrap();
+        // A count of evaluations (about what 6 s buys on an idle core) rather than the time
+        // alone: the result must not depend on what else the machine runs.
+        let budget = Budget {
+            time: Duration::from_secs(600),
+            evaluations: Some(400),
+        };
+        let fit = fit(&part, &bank, budget, 1).unwrap();
         eprintln!(
             "fit: {} → {} ({}, {} evals)",
             fit.loss_before, fit.loss_after, fit.preset, fit.evaluations
