@@ -670,7 +670,8 @@ impl Voice {
                     inc
                 });
                 for k in 0..4 {
-                    self.fm4_env[k] = sustain + (self.fm4_env[k] - sustain) * coefs[k];
+                    // Flushed 300 dB down: a decayed operator would scale by denormals.
+                    self.fm4_env[k] = flush(sustain + (self.fm4_env[k] - sustain) * coefs[k]);
                     let g = levels[k] * self.fm4_env[k];
                     f.fm4_gain[k] = if fm4_carrier(f.fm4_algorithm, k) {
                         g
@@ -746,34 +747,25 @@ impl Voice {
             }
             return;
         }
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let (mut sl, mut sr) = (0.0f32, 0.0f32);
-            for u in 0..f.unison {
-                if f.generator == Generator::Fm4 {
-                    let s = self.fm4_sample(sine, u);
-                    sl += s * f.pan[u].0;
-                    sr += s * f.pan[u].1;
-                    continue;
-                }
-                let mut o2 = 0.0;
-                if use_osc2 {
-                    o2 = osc(
-                        f.wave[1],
-                        tabs[1],
-                        &ws[1],
-                        self.phases[1][u],
-                        f.pw[1],
-                        &mut self.noise,
-                    );
-                    self.phases[1][u] = self.phases[1][u].wrapping_add(f.inc[1][u]);
-                }
-                let ph1 = self.phases[0][u].wrapping_add((o2 * f.fm) as i64 as u32);
-                let o1 = osc(f.wave[0], tabs[0], &ws[0], ph1, f.pw[0], &mut self.noise);
-                self.phases[0][u] = self.phases[0][u].wrapping_add(f.inc[0][u]);
-                let s = f.level[0] * o1 + f.level[1] * o2;
-                sl += s * f.pan[u].0;
-                sr += s * f.pan[u].1;
-            }
+        // The oscillators run one at a time over the slice (a slice is at most a control
+        // period), each in a loop of its own waveform; a noise oscillator draws from the
+        // voice's noise in step with the noise source and the breath, so it keeps the
+        // per-sample loop. The sums are taken in the same order either way.
+        let n = left.len();
+        let blockwise = n <= CONTROL_PERIOD as usize
+            && f.wave[0] != Wave::Noise
+            && !(use_osc2 && f.wave[1] == Wave::Noise);
+        let mut bank = [[0.0f32; CONTROL_PERIOD as usize]; 2];
+        if blockwise {
+            let [bl, br] = &mut bank;
+            self.oscillators(&tabs, &ws, sine, use_osc2, &mut bl[..n], &mut br[..n]);
+        }
+        for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            let (mut sl, mut sr) = if blockwise {
+                (bank[0][i], bank[1][i])
+            } else {
+                self.oscillator_sample(&tabs, &ws, sine, use_osc2)
+            };
             let mut centre = 0.0;
             if f.sub_level > 0.0 {
                 centre += f.sub_level
@@ -817,6 +809,104 @@ impl Voice {
                 let y = self.filter(0, sl + centre) * g;
                 *l += y * f.out_pan.0;
                 *r += y * f.out_pan.1;
+            }
+        }
+    }
+
+    /// One sample of every oscillator of every unison copy, panned: `(left, right)`.
+    #[inline]
+    fn oscillator_sample(
+        &mut self,
+        tabs: &[&[f32]; 2],
+        ws: &[Wt; 2],
+        sine: &[f32],
+        use_osc2: bool,
+    ) -> (f32, f32) {
+        let f = self.frame;
+        let (mut sl, mut sr) = (0.0f32, 0.0f32);
+        for u in 0..f.unison {
+            if f.generator == Generator::Fm4 {
+                let s = self.fm4_sample(sine, u);
+                sl += s * f.pan[u].0;
+                sr += s * f.pan[u].1;
+                continue;
+            }
+            let mut o2 = 0.0;
+            if use_osc2 {
+                o2 = osc(
+                    f.wave[1],
+                    tabs[1],
+                    &ws[1],
+                    self.phases[1][u],
+                    f.pw[1],
+                    &mut self.noise,
+                );
+                self.phases[1][u] = self.phases[1][u].wrapping_add(f.inc[1][u]);
+            }
+            let ph1 = self.phases[0][u].wrapping_add((o2 * f.fm) as i64 as u32);
+            let o1 = osc(f.wave[0], tabs[0], &ws[0], ph1, f.pw[0], &mut self.noise);
+            self.phases[0][u] = self.phases[0][u].wrapping_add(f.inc[0][u]);
+            let s = f.level[0] * o1 + f.level[1] * o2;
+            sl += s * f.pan[u].0;
+            sr += s * f.pan[u].1;
+        }
+        (sl, sr)
+    }
+
+    /// The oscillators of every unison copy over a slice, panned and summed into `bl` and
+    /// `br` (as [`Voice::oscillator_sample`] sums them, sample by sample).
+    fn oscillators(
+        &mut self,
+        tabs: &[&[f32]; 2],
+        ws: &[Wt; 2],
+        sine: &[f32],
+        use_osc2: bool,
+        bl: &mut [f32],
+        br: &mut [f32],
+    ) {
+        let f = self.frame;
+        let n = bl.len();
+        let mut o1 = [0.0f32; CONTROL_PERIOD as usize];
+        let mut o2 = [0.0f32; CONTROL_PERIOD as usize];
+        for u in 0..f.unison {
+            let (pl, pr) = f.pan[u];
+            if f.generator == Generator::Fm4 {
+                for (l, r) in bl.iter_mut().zip(br.iter_mut()) {
+                    let s = self.fm4_sample(sine, u);
+                    *l += s * pl;
+                    *r += s * pr;
+                }
+                continue;
+            }
+            if use_osc2 {
+                let phase = &mut self.phases[1][u];
+                fill(
+                    f.wave[1],
+                    tabs[1],
+                    &ws[1],
+                    f.pw[1],
+                    phase,
+                    f.inc[1][u],
+                    None,
+                    &mut o2[..n],
+                );
+            }
+            let pm = (use_osc2 && f.fm != 0.0).then_some((&o2[..n], f.fm));
+            let phase = &mut self.phases[0][u];
+            fill(
+                f.wave[0],
+                tabs[0],
+                &ws[0],
+                f.pw[0],
+                phase,
+                f.inc[0][u],
+                pm,
+                &mut o1[..n],
+            );
+            for (((l, r), a), b) in bl.iter_mut().zip(br.iter_mut()).zip(&o1).zip(&o2) {
+                let s = f.level[0] * a + f.level[1] * b;
+                *l += s * pl;
+                *r += s * pr;
             }
         }
     }
@@ -951,6 +1041,61 @@ fn osc(wave: Wave, table: &[f32], wt: &Wt, phase: u32, pw: u32, noise: &mut u32)
         Wave::Square => read(table, phase) - read(table, phase.wrapping_add(1 << 31)),
         Wave::Pulse => read(table, phase) - read(table, phase.wrapping_add(pw)),
         Wave::Noise => next_bipolar(noise),
+    }
+}
+
+/// `out.len()` samples of a (non-noise) oscillator from `phase` on, phase-modulated by
+/// `pm = (signal, depth)` where given; the same samples as [`osc`] gives one at a time.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn fill(
+    wave: Wave,
+    table: &[f32],
+    wt: &Wt,
+    pw: u32,
+    phase: &mut u32,
+    inc: u32,
+    pm: Option<(&[f32], f32)>,
+    out: &mut [f32],
+) {
+    match wave {
+        Wave::Wavetable => run(out, phase, inc, pm, |p| {
+            let a = read(table, p);
+            a + (read(wt.next, p) - a) * wt.t
+        }),
+        Wave::Sine | Wave::Saw | Wave::Triangle => run(out, phase, inc, pm, |p| read(table, p)),
+        Wave::Square => run(out, phase, inc, pm, |p| {
+            read(table, p) - read(table, p.wrapping_add(1 << 31))
+        }),
+        Wave::Pulse => run(out, phase, inc, pm, |p| {
+            read(table, p) - read(table, p.wrapping_add(pw))
+        }),
+        Wave::Noise => out.fill(0.0),
+    }
+}
+
+/// The loop of [`fill`] for one waveform.
+#[inline(always)]
+fn run(
+    out: &mut [f32],
+    phase: &mut u32,
+    inc: u32,
+    pm: Option<(&[f32], f32)>,
+    wave: impl Fn(u32) -> f32,
+) {
+    match pm {
+        None => {
+            for o in out {
+                *o = wave(*phase);
+                *phase = phase.wrapping_add(inc);
+            }
+        }
+        Some((m, depth)) => {
+            for (o, m) in out.iter_mut().zip(m) {
+                *o = wave(phase.wrapping_add((m * depth) as i64 as u32));
+                *phase = phase.wrapping_add(inc);
+            }
+        }
     }
 }
 

@@ -139,3 +139,43 @@ fn every_preset_renders_cleanly() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Whether `x` is subnormal (below the smallest normal `f32`, not zero).
+fn subnormal(x: f32) -> bool {
+    x != 0.0 && x.abs() < f32::MIN_POSITIVE
+}
+
+/// A note held long after its sound has died, and the tail of the patch's reverb after its
+/// release, must decay to zero rather than to subnormal numbers: each of those costs tens of
+/// times a normal sample, and a host's idle tracks would eat the CPU.
+#[test]
+fn held_and_released_notes_never_leave_subnormals() {
+    let mut problems = Vec::new();
+    for p in presets() {
+        let mut values = p.patch.values().expect("bank patch");
+        // With the patch's own reverb, and with a long one (a fitted patch often has one).
+        for reverb in [None, Some(4.0)] {
+            if let Some(rt60) = reverb {
+                values.set(auralis_engine::P::ReverbLevel, 0.3);
+                values.set(auralis_engine::P::ReverbRt60, rt60);
+            }
+            let pitch = if p.role == "drums" { 36 } else { 45 };
+            let held = [NoteSpec {
+                start_s: 0.0,
+                end_s: 12.0,
+                pitch,
+                velocity: 1.0,
+            }];
+            let len = 24 * RATE as usize;
+            let [l, r] = render(&values, &held, RATE, len);
+            let found = l.iter().chain(&r).filter(|&&x| subnormal(x)).count();
+            if found > 0 {
+                problems.push(format!(
+                    "{} (reverb {reverb:?}): {found} subnormal samples",
+                    p.name
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
