@@ -21,6 +21,7 @@ pub mod drums;
 pub mod env;
 pub mod error;
 pub mod filter;
+pub mod fx;
 pub mod params;
 pub mod patch;
 pub mod render;
