@@ -8,6 +8,7 @@
 
 pub mod decode;
 pub mod demo;
+pub mod effects;
 pub mod elements;
 pub mod error;
 pub mod eval;

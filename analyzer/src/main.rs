@@ -86,6 +86,10 @@ enum Command {
         /// MIDI, then rendered and compared with the stem).
         #[arg(long)]
         timbre: bool,
+        /// Score effect detection instead (each truth stem measured with its truth MIDI and
+        /// the truth kicks, against the corpus's effects).
+        #[arg(long, conflicts_with = "timbre")]
+        effects: bool,
         /// With --timbre: seconds of fitting per part.
         #[arg(long, default_value_t = 8.0, value_parser = parse_seconds)]
         fit_seconds: f64,
@@ -250,6 +254,8 @@ fn analyze_into(
                 progress.as_ref(),
             )?;
             analysis.session.stages.extend(records);
+            let record = auralis::effects::run(&mut analysis.session, out, progress.as_ref())?;
+            analysis.session.stages.push(record);
             if let Some(budget) = fit {
                 let record = auralis::hands::run(
                     &mut analysis.session,
@@ -413,6 +419,28 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Some(std::time::Duration::from_secs_f64(fit_seconds)),
                 progress,
             )
+        }
+        Command::Eval {
+            corpus,
+            json,
+            effects: true,
+            ..
+        } => {
+            let started = Instant::now();
+            let songs = eval::corpus_songs(&corpus)?;
+            println!("{}", eval::effects::header());
+            let stems = eval::effects::run(&songs, &mut |s| println!("{}", eval::effects::row(s)))?;
+            println!("{}", eval::effects::summary(&stems));
+            println!(
+                "{} stems of {} songs in {:.1} s",
+                stems.len(),
+                songs.len(),
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(path) = json {
+                eval::effects::write_json(&path, &stems)?;
+            }
+            Ok(())
         }
         Command::Eval {
             corpus,

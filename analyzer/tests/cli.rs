@@ -240,6 +240,16 @@ fn reconstruct_fits_and_renders_every_element() {
     assert!(!session.elements.is_empty());
     assert!(session.stages.iter().any(|s| s.name == "fit"));
     for e in &session.elements {
+        // Effect detection ran on every element: its image at least, with a finite pan.
+        let pan = e.extra["effects"]["image"]["pan"].as_f64();
+        assert!(
+            pan.is_some_and(|p| (-1.0..=1.0).contains(&p)),
+            "{}: effects {:?}",
+            e.name,
+            e.extra.get("effects")
+        );
+    }
+    for e in &session.elements {
         let patch: auralis_engine::Patch = serde_json::from_value(e.extra["patch"].clone())
             .unwrap_or_else(|err| panic!("{}: {err}", e.name));
         let values = patch.values().unwrap();

@@ -2,6 +2,7 @@
 //! `shared/corpus/build`) and scores it with the standard metrics of [`metrics`].
 
 pub mod ear;
+pub mod effects;
 pub mod hands;
 pub mod metrics;
 
@@ -344,6 +345,11 @@ pub fn row(s: &SongScore) -> String {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+/// The first `n` characters of `s` (for table columns).
+pub fn truncate_pub(s: &str, n: usize) -> String {
+    truncate(s, n)
 }
 
 /// Column header of [`ear_row`].

@@ -9,8 +9,8 @@
 //! of the detector's input sets one gain for both.
 //!
 //! The pump is what producers draw with a "volume shaper" or a ducking compressor keyed by the
-//! kick: at each trigger the gain falls by `depth_db` over `attack_ms`, then recovers to 0 dB
-//! over `release_ms` along a power curve. Triggers come from the sidechain signal (its
+//! kick: at each trigger the gain falls by `depth_db` over `attack_ms`, then recovers to unity
+//! over `release_ms` along a power curve in linear gain (a volume shaper's drawn line). Triggers come from the sidechain signal (its
 //! envelope rising through a threshold, with a hold-off so one kick triggers once) or are
 //! given by sample position ([`Pump::trigger`]: the kick's notes, or the beat grid).
 
@@ -151,8 +151,8 @@ pub struct PumpSettings {
     pub attack_ms: f32,
     /// Time from the bottom back to 0 dB, ms.
     pub release_ms: f32,
-    /// Shape of the recovery: the gain in dB follows −depth·(1 − t)^curve (1: straight in dB;
-    /// above 1: a quick start that eases in).
+    /// Shape of the recovery: the linear gain follows floor + (1 − floor)·t^curve over the
+    /// release (1: a straight line; 2: slow out of the dip, quick at the end).
     #[serde(default = "default_pump_curve")]
     pub curve: f32,
     /// Level of the sidechain's envelope that counts as a trigger, dBFS.
@@ -183,19 +183,30 @@ impl Default for PumpSettings {
 }
 
 impl PumpSettings {
-    /// The pump's gain, dB, `t_ms` after a trigger.
-    pub fn gain_db_at(&self, t_ms: f32) -> f32 {
+    /// The gain at the bottom of the dip, linear.
+    pub fn floor(&self) -> f32 {
+        10f32.powf(-self.depth_db.max(0.0) / 20.0)
+    }
+
+    /// The pump's gain (linear) `t_ms` after a trigger that struck at unity gain.
+    pub fn gain_at(&self, t_ms: f32) -> f32 {
+        self.gain_from(1.0, t_ms)
+    }
+
+    /// The gain `t_ms` after a trigger that struck when the gain was `from`.
+    fn gain_from(&self, from: f32, t_ms: f32) -> f32 {
         if t_ms < 0.0 || self.depth_db <= 0.0 {
-            return 0.0;
+            return 1.0;
         }
+        let floor = self.floor();
         if t_ms < self.attack_ms {
-            return -self.depth_db * t_ms / self.attack_ms;
+            return from + (floor - from) * t_ms / self.attack_ms;
         }
-        let t = (t_ms - self.attack_ms) / self.release_ms.max(1.0);
-        if t >= 1.0 {
-            0.0
+        let u = (t_ms - self.attack_ms) / self.release_ms.max(1.0);
+        if u >= 1.0 {
+            1.0
         } else {
-            -self.depth_db * (1.0 - t).powf(self.curve.max(0.1))
+            floor + (1.0 - floor) * u.powf(self.curve.max(0.1))
         }
     }
 }
@@ -217,7 +228,7 @@ pub struct Pump {
     threshold: f32,
     above: bool,
     /// The gain where the last trigger struck (a trigger inside a dip starts from there).
-    from_db: f32,
+    from: f32,
 }
 
 impl Default for Pump {
@@ -231,7 +242,7 @@ impl Default for Pump {
             env_fall: 0.0,
             threshold: 1.0,
             above: false,
-            from_db: 0.0,
+            from: 1.0,
         }
     }
 }
@@ -251,7 +262,7 @@ impl Pump {
         self.pending = None;
         self.env = 0.0;
         self.above = false;
-        self.from_db = 0.0;
+        self.from = 1.0;
     }
 
     /// Triggers the pump `offset` samples into the next [`Pump::process`] call.
@@ -259,22 +270,16 @@ impl Pump {
         self.pending = Some(offset);
     }
 
-    fn gain_db(&self) -> f32 {
+    fn gain(&self) -> f32 {
         if self.since == u32::MAX {
-            return 0.0;
+            return 1.0;
         }
-        let t_ms = self.since as f32 * 1000.0 / self.rate;
-        let s = &self.settings;
-        // From the gain at the trigger down to the bottom, then the recovery.
-        if t_ms < s.attack_ms {
-            let bottom = -s.depth_db;
-            return self.from_db + (bottom - self.from_db) * t_ms / s.attack_ms;
-        }
-        s.gain_db_at(t_ms)
+        self.settings
+            .gain_from(self.from, self.since as f32 * 1000.0 / self.rate)
     }
 
     fn strike(&mut self) {
-        self.from_db = self.gain_db();
+        self.from = self.gain();
         self.since = 0;
     }
 
@@ -307,7 +312,7 @@ impl Pump {
                 }
                 self.above = above;
             }
-            let g = 10f32.powf(self.gain_db() / 20.0);
+            let g = self.gain();
             left[i] *= g;
             right[i] *= g;
             // Saturates at "no trigger": a day after the last one its dip is long over.
@@ -457,7 +462,7 @@ mod tests {
             assert!((bottom + 12.0).abs() < 0.3, "kick {kick}: bottom {bottom}");
             let mid = to_db(l[t0 + ms(5.0) + ms(100.0)]);
             assert!(
-                (mid - s.gain_db_at(105.0)).abs() < 0.4,
+                (mid - to_db(s.gain_at(105.0))).abs() < 0.4,
                 "kick {kick}: {mid}"
             );
             assert!(
