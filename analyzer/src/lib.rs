@@ -6,6 +6,7 @@
 //! ([`structure`]) → levels ([`level`]) → session ([`session`]). [`profile`] runs the chain;
 //! [`eval`] measures it against ground truth.
 
+pub mod console;
 pub mod decode;
 pub mod demo;
 pub mod effects;

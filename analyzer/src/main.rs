@@ -122,6 +122,15 @@ enum Command {
         #[command(flatten)]
         models: ModelArgs,
     },
+    /// Mix and master a reconstructed session again (its renders through their chains,
+    /// the sum mastered against the original), rewriting render/mix.wav and session.json.
+    Mix {
+        /// Session folder written by `auralis reconstruct`.
+        session: PathBuf,
+        /// How to report progress.
+        #[arg(long, value_enum, default_value = "bar")]
+        progress: ProgressMode,
+    },
     /// Write the embedded demo song as a WAV file.
     Demo {
         /// Output WAV file.
@@ -263,6 +272,8 @@ fn analyze_into(
                     &auralis::hands::Options { budget },
                     progress.as_ref(),
                 )?;
+                analysis.session.stages.push(record);
+                let record = auralis::console::run(&mut analysis.session, out, progress.as_ref())?;
                 analysis.session.stages.push(record);
             }
         }
@@ -531,6 +542,32 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
             models,
         } => transcribe_file(&track, out.as_deref(), &role, raw, json.as_deref(), &models),
+        Command::Mix {
+            session: dir,
+            progress,
+        } => {
+            let started = Instant::now();
+            let path = dir.join(session::SESSION_FILE);
+            let mut s = session::read(&path)?;
+            let reporter = reporter(progress);
+            // A rerun replaces the earlier console record.
+            s.stages.retain(|r| r.name != "console");
+            let record = auralis::console::run(&mut s, &dir, reporter.as_ref())?;
+            s.stages.push(record);
+            let written = session::write(&dir, &s)?;
+            drop(reporter);
+            if progress != ProgressMode::Json {
+                if let Some(r) = s.master.as_ref().and_then(|m| m.get("report")) {
+                    eprintln!("master: {r}");
+                }
+                eprintln!(
+                    "{} mixed and mastered ({:.2} s)",
+                    written.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
         Command::Demo { out } => {
             demo::write_wav(&out)?;
             eprintln!("demo song written to {}", out.display());

@@ -388,6 +388,8 @@ fn assemble(
         },
         elements: Vec::new(),
         stages: stages.records,
+        render_mix: None,
+        master: None,
     }
 }
 

@@ -56,6 +56,13 @@ pub struct Session {
     pub elements: Vec<Element>,
     /// What ran, in order.
     pub stages: Vec<StageRecord>,
+    /// The mastered rebuild (`render/mix.wav`), after `auralis reconstruct`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_mix: Option<String>,
+    /// The master chain and how close the master came to the original, after
+    /// `auralis reconstruct`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<serde_json::Value>,
 }
 
 /// Name and version of the writer.

@@ -274,5 +274,31 @@ fn reconstruct_fits_and_renders_every_element() {
             "{}: silent render",
             e.name
         );
+        assert!(e.extra["mix_chain"].is_object(), "{}: no mix chain", e.name);
     }
+    // The mastered mix: as long as the original, at its loudness, under the ceiling.
+    let mix = out.join(session.render_mix.as_deref().expect("render_mix"));
+    let (_, mixed) = auralis::decode::read_stereo(&mix).unwrap();
+    let (_, original) = auralis::decode::read_stereo(&out.join("original.wav")).unwrap();
+    assert_eq!(mixed.len(), original.len());
+    let report = &session.master.as_ref().expect("master")["report"];
+    let (ours, theirs) = (
+        report["master_lufs"].as_f64().unwrap(),
+        report["original_lufs"].as_f64().unwrap(),
+    );
+    assert!((ours - theirs).abs() < 0.1, "{report}");
+    assert!(
+        report["band_error_db"].as_f64().unwrap()
+            < report["band_error_before_db"].as_f64().unwrap(),
+        "{report}"
+    );
+    // `auralis mix` redoes it from the session alone, to the same file.
+    let o = bin()
+        .args(["mix", "--progress", "none"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, again) = auralis::decode::read_stereo(&mix).unwrap();
+    assert!(again == mixed, "auralis mix made a different master");
 }

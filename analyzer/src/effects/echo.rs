@@ -6,8 +6,9 @@
 //! their median. A dry part's silences only fall; an echo makes them jump at one time (and its
 //! multiples). The best candidate counts when its median rise is over 3 dB and most onsets
 //! agree. The wet level is the echo's level against its onset's, and the feedback the second
-//! echo's against the first's; a second echo louder than the first means the "echo" is the
-//! part repeating itself where its notes miss an onset, and nothing is reported.
+//! echo's against the first's. An "echo" within 3 dB of its note, or a second one not at least
+//! 1 dB under the first, is the part repeating itself where its notes miss an onset, and
+//! nothing is reported.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,8 @@ pub struct EchoFound {
     pub rise_db: f64,
 }
 
+/// Loudest echo against its note, dB.
+const MAX_WET_DB: f64 = -3.0;
 /// Fewest onsets to decide on.
 const MIN_ONSETS: usize = 6;
 
@@ -83,20 +86,23 @@ pub fn detect(env: &Envelope, ctx: &Context) -> Option<EchoFound> {
     if rise < 3.0 {
         return None;
     }
-    // Refine to the frame: the rise is measured from the echo time on.
     let wet_db = median(
         &mut rises(env, ctx, &onsets, d)
             .iter()
             .map(|x| x.1)
             .collect::<Vec<_>>(),
     )?;
+    // An "echo" about as loud as its note is the part itself (an onset its notes miss).
+    if wet_db > MAX_WET_DB {
+        return None;
+    }
     let second: Vec<(f64, f64)> = rises(env, ctx, &onsets, 2.0 * d);
     let feedback = if second.len() >= MIN_ONSETS {
         let second_db = median(&mut second.iter().map(|x| x.1).collect::<Vec<_>>())?;
         let rise2 = median(&mut second.iter().map(|x| x.0).collect::<Vec<_>>())?;
         // A second "echo" as loud as the first is the part's own repetition (an onset the
         // notes miss, at every beat), not a delay: echoes fade.
-        if second_db > wet_db + 1.0 && rise2 > 1.0 {
+        if second_db > wet_db - 1.0 && rise2 > 1.0 {
             return None;
         }
         if rise2 > 1.0 {

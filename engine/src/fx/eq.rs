@@ -164,7 +164,8 @@ pub fn curve_at(curve: &[(f32, f32)], freq_hz: f32) -> f32 {
     curve[curve.len() - 1].1
 }
 
-/// Designs a matching EQ: one third-octave peak per ISO centre below 0.45 of `rate`, with
+/// Designs a matching EQ: one bell per ISO third-octave centre below 0.45 of `rate` (shelves
+/// at the two ends), with
 /// gains (each within ±`max_db`) that make the cascade meet `target` (`(freq_hz, gain_db)`,
 /// sorted) at the centres. Allocates (main thread).
 pub fn match_curve(target: &[(f32, f32)], rate: f32, max_db: f32) -> Vec<Band> {
@@ -174,11 +175,21 @@ pub fn match_curve(target: &[(f32, f32)], rate: f32, max_db: f32) -> Vec<Band> {
         .filter(|&f| f <= 0.45 * rate)
         .collect();
     let goal: Vec<f32> = centres.iter().map(|&f| curve_at(target, f)).collect();
+    // The end bands are shelves: the target is flat beyond its ends, and the top shelf
+    // carries the correction up to Nyquist (a peak would leave the last half-octave alone).
+    let last = centres.len().saturating_sub(1);
     let mut bands: Vec<Band> = centres
         .iter()
         .zip(&goal)
-        .map(|(&freq_hz, &g)| Band {
-            kind: BandKind::Peak,
+        .enumerate()
+        .map(|(k, (&freq_hz, &g))| Band {
+            kind: if k == 0 {
+                BandKind::LowShelf
+            } else if k == last {
+                BandKind::HighShelf
+            } else {
+                BandKind::Peak
+            },
             freq_hz,
             gain_db: g.clamp(-max_db, max_db),
             q: MATCH_Q,
@@ -267,17 +278,35 @@ impl Eq {
 
     /// Filters the buffers in place.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        for k in 0..self.len {
-            let c = self.coefs[k];
-            let [sl, sr] = &mut self.states[k];
-            for x in left.iter_mut() {
-                *x = sl.tick(*x, &c);
+        self.run(0, left);
+        self.run(1, right);
+    }
+
+    /// Filters one buffer in place with the states of channel `ch` (0 or 1): a mono signal
+    /// (a mid or a side) costs half of [`Eq::process`].
+    pub fn process_channel(&mut self, ch: usize, x: &mut [f32]) {
+        self.run(ch.min(1), x);
+    }
+
+    fn run(&mut self, ch: usize, x: &mut [f32]) {
+        let n = self.len;
+        if n == 0 {
+            return;
+        }
+        // Sample by sample through every band: each band sees the same samples in the same
+        // order as band by band over the buffer would give it, and the bands' dependency
+        // chains overlap in the processor (a cascade of 31 bands runs several times faster).
+        let coefs = &self.coefs[..n];
+        let states = &mut self.states[..n];
+        for v in x.iter_mut() {
+            let mut y = *v;
+            for (c, s) in coefs.iter().zip(states.iter_mut()) {
+                y = s[ch].tick(y, c);
             }
-            for x in right.iter_mut() {
-                *x = sr.tick(*x, &c);
-            }
-            sl.flush();
-            sr.flush();
+            *v = y;
+        }
+        for s in states.iter_mut() {
+            s[ch].flush();
         }
     }
 }

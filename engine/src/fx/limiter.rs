@@ -128,8 +128,9 @@ pub struct Limiter {
     settings: LimiterSettings,
     rate: f32,
     h: [[f32; TAPS]; OVERSAMPLE - 1],
-    /// The last `TAPS` inputs per channel (ring).
-    hist: [[f32; TAPS]; 2],
+    /// The last `TAPS` inputs per channel, written twice (at `hist_pos` and `hist_pos +
+    /// TAPS`) so that the window is always one contiguous slice.
+    hist: [Vec<f32>; 2],
     hist_pos: usize,
     /// Audio delay line per channel (ring of `delay_cap`).
     delay: [Vec<f32>; 2],
@@ -198,7 +199,10 @@ impl Limiter {
 
     /// Clears the delay lines and the gain.
     pub fn reset(&mut self) {
-        self.hist = [[0.0; TAPS]; 2];
+        for h in &mut self.hist {
+            h.clear();
+            h.resize(2 * TAPS, 0.0);
+        }
         self.hist_pos = 0;
         for d in &mut self.delay {
             d.fill(0.0);
@@ -219,15 +223,18 @@ impl Limiter {
     fn peak_now(&self) -> f32 {
         let mut p = 0.0f32;
         for ch in &self.hist {
-            // Oldest first: the ring from hist_pos on.
-            let at = |j: usize| ch[(self.hist_pos + j) % TAPS];
-            p = p.max(at(TAPS / 2 - 1).abs());
+            // Oldest first: the window from hist_pos on.
+            let w = &ch[self.hist_pos..self.hist_pos + TAPS];
+            p = p.max(w[TAPS / 2 - 1].abs());
             for row in &self.h {
-                let mut y = 0.0;
-                for (j, c) in row.iter().enumerate() {
-                    y += c * at(j);
+                // Eight partial sums, so that the dot product runs in vector lanes.
+                let mut acc = [0.0f32; 8];
+                for (cs, xs) in row.chunks_exact(8).zip(w.chunks_exact(8)) {
+                    for k in 0..8 {
+                        acc[k] += cs[k] * xs[k];
+                    }
                 }
-                p = p.max(y.abs());
+                p = p.max(acc.iter().sum::<f32>().abs());
             }
         }
         p
@@ -242,8 +249,10 @@ impl Limiter {
         let delay_len = self.latency();
         for i in 0..left.len().min(right.len()) {
             let (l, r) = (left[i] * self.input_gain, right[i] * self.input_gain);
-            self.hist[0][self.hist_pos] = l;
-            self.hist[1][self.hist_pos] = r;
+            for (h, x) in self.hist.iter_mut().zip([l, r]) {
+                h[self.hist_pos] = x;
+                h[self.hist_pos + TAPS] = x;
+            }
             self.hist_pos = (self.hist_pos + 1) % TAPS;
             let d = self.delay_pos;
             self.delay[0][d] = l;

@@ -1,0 +1,357 @@
+//! Reference mastering: the rebuilt mix is matched to the original the way a mastering
+//! engineer matches a reference.
+//!
+//! 1. The long-term spectra of both (Welch: 8192-point Hann frames, half overlap) are taken
+//!    in ISO third-octave bands, for the mid and the side signal apart.
+//! 2. A minimum-phase matching EQ ([`auralis_engine::fx::eq::match_curve`]) moves the mix's
+//!    mid and side bands onto the original's (each correction within ±12 dB; bands where the
+//!    mix is silent are left alone: an EQ cannot raise what is not there).
+//! 3. A gain sets the integrated loudness (EBU R128) to the original's, into the true-peak
+//!    limiter with its ceiling at the original's true peak (at most −0.1 dBTP); the limiter
+//!    takes a little loudness off, so the gain is corrected once by what the first pass
+//!    measured.
+//!
+//! The chain is stored in the session; [`Report`] says how close it came (integrated
+//! loudness, mean third-octave band error, true peak).
+
+use auralis_engine::fx::eq::{match_curve, Band, Eq, THIRD_OCTAVES_HZ};
+use auralis_engine::fx::limiter::{Limiter, LimiterSettings};
+use realfft::RealFftPlanner;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::level::LoudnessMeter;
+
+/// Limiter passes at most, and the loudness error that ends them, LU.
+const LOUDNESS_PASSES: usize = 3;
+const LOUDNESS_TOLERANCE_LU: f64 = 0.03;
+
+/// The gain of the pass that was kept (the last one tried).
+fn gain_db_of(tried: &[(f64, f64)]) -> f64 {
+    tried.last().map_or(0.0, |t| t.0)
+}
+
+/// Largest correction of one band, dB.
+const MAX_BAND_DB: f32 = 12.0;
+/// Welch frame, samples.
+const FRAME: usize = 8192;
+/// Bands of the error figure: 31.5 Hz to 16 kHz.
+const SCORED: std::ops::Range<usize> = 2..30;
+
+/// Third-octave band powers (dB) of the mid and side of interleaved stereo `audio`.
+pub fn band_spectra(audio: &[f32], rate: u32) -> [Vec<f64>; 2] {
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(FRAME);
+    let window: Vec<f32> = (0..FRAME)
+        .map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / FRAME as f64).cos()) as f32)
+        .collect();
+    let frames = audio.len() / 2;
+    let mut power = [vec![0.0f64; FRAME / 2 + 1], vec![0.0f64; FRAME / 2 + 1]];
+    let mut input = fft.make_input_vec();
+    let mut output = fft.make_output_vec();
+    let mut start = 0;
+    while start + FRAME <= frames.max(FRAME) {
+        for (c, acc) in power.iter_mut().enumerate() {
+            for (i, (v, w)) in input.iter_mut().zip(&window).enumerate() {
+                let k = start + i;
+                *v = if k < frames {
+                    let (l, r) = (audio[2 * k], audio[2 * k + 1]);
+                    w * if c == 0 { 0.5 * (l + r) } else { 0.5 * (l - r) }
+                } else {
+                    0.0
+                };
+            }
+            let _ = fft.process(&mut input, &mut output);
+            for (a, o) in acc.iter_mut().zip(&output) {
+                *a += o.norm_sqr() as f64;
+            }
+        }
+        start += FRAME / 2;
+    }
+    let bin_hz = rate as f64 / FRAME as f64;
+    power.map(|p| {
+        THIRD_OCTAVES_HZ
+            .iter()
+            .map(|&f| {
+                let (lo, hi) = (
+                    f as f64 * 2f64.powf(-1.0 / 6.0),
+                    f as f64 * 2f64.powf(1.0 / 6.0),
+                );
+                let (a, b) = (
+                    (lo / bin_hz).ceil() as usize,
+                    (hi / bin_hz).floor() as usize,
+                );
+                let s: f64 = p[a.min(p.len() - 1)..=b.clamp(a.min(p.len() - 1), p.len() - 1)]
+                    .iter()
+                    .sum();
+                10.0 * s.max(1e-20).log10()
+            })
+            .collect()
+    })
+}
+
+/// The master chain as the session stores it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MasterChain {
+    /// Matching EQ on the mid signal.
+    pub mid_eq: Vec<Band>,
+    /// Matching EQ on the side signal.
+    pub side_eq: Vec<Band>,
+    /// Gain into the limiter, dB.
+    pub gain_db: f64,
+    /// The limiter.
+    pub limiter: LimiterSettings,
+}
+
+/// How close the master came to the original.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Integrated loudness of the original and the master, LUFS.
+    pub original_lufs: f64,
+    pub master_lufs: f64,
+    /// Mean absolute third-octave band difference (31.5 Hz – 16 kHz, mid + side over
+    /// channels: the stereo sum's bands), dB.
+    pub band_error_db: f64,
+    /// The same before mastering (the mix loudness-matched only), dB.
+    pub band_error_before_db: f64,
+    /// True peak of the master, dBTP.
+    pub master_true_peak_dbtp: f64,
+    /// Wall time of the stage, seconds.
+    pub seconds: f64,
+}
+
+fn loudness(audio: &[f32], rate: u32) -> Result<(f64, f64)> {
+    let mut m = LoudnessMeter::new(rate, 2)?;
+    m.push(audio)?;
+    let l = m.finish();
+    Ok((l.integrated_lufs, l.true_peak_dbtp))
+}
+
+/// Integrated loudness alone (without the true-peak meter's oversampling), LUFS.
+fn integrated(audio: &[f32], rate: u32) -> Result<f64> {
+    let err = |e: ebur128::Error| crate::Error::Internal {
+        stage: "master",
+        detail: format!("{e:?}"),
+    };
+    let mut m = ebur128::EbuR128::new(2, rate, ebur128::Mode::I).map_err(err)?;
+    m.add_frames_f32(audio).map_err(err)?;
+    let l = m.loudness_global().map_err(err)?;
+    Ok(if l.is_finite() {
+        l
+    } else {
+        crate::level::FLOOR_DB
+    })
+}
+
+/// The mean band error of `audio` against `reference` (both loudness-matched already).
+fn band_error(reference: &[Vec<f64>; 2], audio: &[f32], rate: u32) -> f64 {
+    let s = band_spectra(audio, rate);
+    // The stereo sum's bands: mid and side powers added.
+    let sum = |m: &[f64], si: &[f64], k: usize| {
+        10.0 * (10f64.powf(m[k] / 10.0) + 10f64.powf(si[k] / 10.0)).log10()
+    };
+    SCORED
+        .map(|k| (sum(&reference[0], &reference[1], k) - sum(&s[0], &s[1], k)).abs())
+        .sum::<f64>()
+        / SCORED.len() as f64
+}
+
+/// Masters interleaved stereo `mix` against `original` (same rate, any lengths); returns the
+/// master (as long as `mix`), its chain and the report.
+/// `original_lufs` and `original_tp_dbtp` are the original's integrated loudness and true peak
+/// (the session has them).
+pub fn master(
+    mix: &[f32],
+    original: &[f32],
+    rate: u32,
+    original_lufs: f64,
+    original_tp_dbtp: f64,
+) -> Result<(Vec<f32>, MasterChain, Report)> {
+    let started = std::time::Instant::now();
+    let (target_lufs, original_tp) = (original_lufs, original_tp_dbtp);
+    let (reference, ours) = std::thread::scope(|scope| {
+        let r = scope.spawn(|| band_spectra(original, rate));
+        let o = band_spectra(mix, rate);
+        (r.join().unwrap_or_else(|_| band_spectra(original, rate)), o)
+    });
+    // The EQ curves: the original's bands over ours (the overall level is the gain's job,
+    // so each curve is taken relative to its loudness-weighted mean... here simply its
+    // median, which one loud band cannot drag).
+    let curve = |r: &[f64], o: &[f64]| -> Vec<(f32, f32)> {
+        let mut d: Vec<f64> = SCORED.map(|k| r[k] - o[k]).collect();
+        d.sort_by(f64::total_cmp);
+        let mid = d[d.len() / 2];
+        THIRD_OCTAVES_HZ
+            .iter()
+            .enumerate()
+            .map(|(k, &f)| {
+                // Silent bands of ours (60 dB under our loudest) are left alone.
+                let loudest = o.iter().copied().fold(f64::MIN, f64::max);
+                let g = if o[k] < loudest - 60.0 {
+                    0.0
+                } else {
+                    r[k] - o[k] - mid
+                };
+                (f, g.clamp(-MAX_BAND_DB as f64, MAX_BAND_DB as f64) as f32)
+            })
+            .collect()
+    };
+    let mid_eq = match_curve(&curve(&reference[0], &ours[0]), rate as f32, MAX_BAND_DB);
+    let side_eq = match_curve(&curve(&reference[1], &ours[1]), rate as f32, MAX_BAND_DB);
+    // Mid/side EQ, the two on two threads.
+    let frames = mix.len() / 2;
+    let mut m: Vec<f32> = (0..frames)
+        .map(|i| 0.5 * (mix[2 * i] + mix[2 * i + 1]))
+        .collect();
+    let mut s: Vec<f32> = (0..frames)
+        .map(|i| 0.5 * (mix[2 * i] - mix[2 * i + 1]))
+        .collect();
+    let run_eq = |bands: &[Band], x: &mut Vec<f32>| {
+        let mut eq = Eq::default();
+        eq.set(bands, rate as f32);
+        for chunk in x.chunks_mut(4096) {
+            eq.process_channel(0, chunk);
+        }
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| run_eq(&mid_eq, &mut m));
+        run_eq(&side_eq, &mut s);
+    });
+    let eqd: Vec<f32> = m.iter().zip(&s).flat_map(|(a, b)| [a + b, a - b]).collect();
+    drop((m, s));
+    let eq_lufs = integrated(&eqd, rate)?;
+    let ceiling = original_tp.min(-0.1) as f32;
+    let limit = |gain_db: f64| -> Vec<f32> {
+        let mut lim = Limiter::default();
+        lim.allocate(rate as f32);
+        lim.set(LimiterSettings {
+            ceiling_db: ceiling,
+            input_gain_db: gain_db as f32,
+            ..Default::default()
+        });
+        let lat = lim.latency();
+        // The limiter's look-ahead delays the audio: the tail is padded and the head dropped
+        // so that the master stays in time with the original.
+        let (mut l, mut r): (Vec<f32>, Vec<f32>) =
+            eqd.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
+        l.extend(std::iter::repeat_n(0.0, lat));
+        r.extend(std::iter::repeat_n(0.0, lat));
+        for (a, b) in l.chunks_mut(4096).zip(r.chunks_mut(4096)) {
+            lim.process(a, b);
+        }
+        l[lat..]
+            .iter()
+            .zip(&r[lat..])
+            .flat_map(|(a, b)| [*a, *b])
+            .collect()
+    };
+    // The loudness: a gain into the limiter, corrected by what each pass measured (the
+    // limiter's loss grows with the gain: the third pass, where needed, takes the secant).
+    // Meanwhile the figures before mastering are taken on the other core.
+    let before = std::thread::scope(|scope| {
+        let before = scope.spawn(|| -> Result<f64> {
+            let mix_lufs = integrated(mix, rate)?;
+            let g = 10f32.powf(((target_lufs - mix_lufs) / 20.0) as f32);
+            let matched: Vec<f32> = mix.iter().map(|x| x * g).collect();
+            Ok(band_error(&reference, &matched, rate))
+        });
+        let mut tried: Vec<(f64, f64)> = Vec::new();
+        let mut gain_db = target_lufs - eq_lufs;
+        let mut out = Vec::new();
+        for _ in 0..LOUDNESS_PASSES {
+            out = limit(gain_db);
+            let got = integrated(&out, rate)?;
+            tried.push((gain_db, got));
+            if (target_lufs - got).abs() <= LOUDNESS_TOLERANCE_LU {
+                break;
+            }
+            gain_db = match tried[..] {
+                [.., (g0, l0), (g1, l1)] if (l1 - l0).abs() > 1e-6 => {
+                    g1 + (target_lufs - l1) * (g1 - g0) / (l1 - l0)
+                }
+                _ => gain_db + (target_lufs - got),
+            };
+        }
+        let before = before.join().unwrap_or_else(|_| {
+            Err(crate::Error::Internal {
+                stage: "master",
+                detail: "the reference figures' thread panicked".into(),
+            })
+        })?;
+        Ok::<_, crate::Error>((out, gain_db_of(&tried), before))
+    });
+    let (out, gain_db, band_error_before_db) = before?;
+    let (master_lufs, master_tp) = loudness(&out, rate)?;
+    let report = Report {
+        original_lufs: target_lufs,
+        master_lufs,
+        band_error_db: band_error(&reference, &out, rate),
+        band_error_before_db,
+        master_true_peak_dbtp: master_tp,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let chain = MasterChain {
+        mid_eq,
+        side_eq,
+        gain_db,
+        limiter: LimiterSettings {
+            ceiling_db: ceiling,
+            input_gain_db: 0.0,
+            ..Default::default()
+        },
+    };
+    Ok((out, chain, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Noise shaped by a slope, stereo with some side.
+    fn shaped(tilt_db_per_octave: f64, level: f32, seed: u32, n: usize) -> Vec<f32> {
+        let mut s = seed;
+        let mut noise = || {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        // A one-pole tilt: low-pass mixed with the dry signal.
+        let a = 0.95f32;
+        let mix = (tilt_db_per_octave / 6.0).clamp(-1.0, 1.0) as f32;
+        let (mut yl, mut yr) = (0.0f32, 0.0f32);
+        (0..n)
+            .flat_map(|_| {
+                let (xl, xr) = (noise(), noise());
+                yl = a * yl + (1.0 - a) * xl;
+                yr = a * yr + (1.0 - a) * xr;
+                let l = level * ((1.0 - mix.abs()) * xl + mix.max(0.0) * 8.0 * yl);
+                let r = level * ((1.0 - mix.abs()) * xr + mix.max(0.0) * 8.0 * yr);
+                [0.8 * l + 0.2 * r, 0.2 * l + 0.8 * r]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_master_meets_the_reference_loudness_and_spectrum() {
+        let rate = 44_100;
+        let n = rate as usize * 20;
+        let original = shaped(0.0, 0.5, 1, n);
+        let mix = shaped(3.0, 0.1, 2, n);
+        let (lufs, tp) = loudness(&original, rate).unwrap();
+        let (out, chain, report) = master(&mix, &original, rate, lufs, tp).unwrap();
+        assert_eq!(out.len(), mix.len());
+
+        assert!(
+            (report.master_lufs - report.original_lufs).abs() < 0.1,
+            "{report:?}"
+        );
+        assert!(report.band_error_db < 1.2, "{report:?}");
+        assert!(
+            report.band_error_db < report.band_error_before_db,
+            "{report:?}"
+        );
+        assert!(
+            report.master_true_peak_dbtp <= chain.limiter.ceiling_db as f64 + 0.3,
+            "{report:?}"
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! CONSOLE: the rebuilt elements mixed like their stems, and the mix mastered against the
+//! original.
+//!
+//! Each element's render (HANDS) goes through an insert chain of the engine
+//! ([`auralis_engine::fx::Chain`], what the Console plugin runs): the pump and the echo EAR
+//! detected on its stem ([`crate::effects`]), its pan and width set to the stem's (width as
+//! the side gain that gives the stem's side-to-mid ratio), and a gain that brings it to its
+//! stem's level. The sum is mastered by [`master`] against `original.wav` and written to
+//! `render/mix.wav`; each element's chain goes into its `mix_chain`, the master's into the
+//! session's `master` with the report of how close it came.
+
+pub mod master;
+
+use std::path::Path;
+
+use auralis_engine::fx::delay::DelaySettings;
+use auralis_engine::fx::stereo::StereoSettings;
+use auralis_engine::fx::{Chain, ChainSettings};
+use serde_json::json;
+
+use crate::effects::{self, Effects};
+use crate::error::Result;
+use crate::hands;
+use crate::progress::Progress;
+use crate::session::{Session, StageRecord};
+
+/// The stereo stage's pan (the far side along a quarter sine, the near side kept) that puts a
+/// centred mono source where a constant-power pan `pan` (−1…1) puts it.
+pub fn stereo_pan_for(pan: f64) -> f32 {
+    let theta = (pan.clamp(-1.0, 1.0) + 1.0) * std::f64::consts::FRAC_PI_4;
+    // Far over near is tan θ (right of centre) or its inverse (left).
+    let ratio = if theta >= std::f64::consts::FRAC_PI_4 {
+        1.0 / theta.tan()
+    } else {
+        theta.tan()
+    };
+    let p = 1.0 - 2.0 / std::f64::consts::PI * ratio.clamp(0.0, 1.0).asin();
+    (if pan >= 0.0 { p } else { -p }) as f32
+}
+
+/// Mean power of interleaved stereo over the frames within 40 dB of its loudest (2048-frame
+/// blocks).
+fn active_power(audio: &[f32]) -> f64 {
+    let blocks: Vec<f64> = audio
+        .chunks(4096)
+        .map(|c| c.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / c.len().max(1) as f64)
+        .collect();
+    let loudest = blocks.iter().copied().fold(0.0, f64::max);
+    let active: Vec<f64> = blocks
+        .into_iter()
+        .filter(|p| *p >= 1e-4 * loudest && *p > 0.0)
+        .collect();
+    active.iter().sum::<f64>() / active.len().max(1) as f64
+}
+
+/// Side-to-mid power ratio of interleaved stereo, dB.
+fn side_to_mid_db(audio: &[f32]) -> f64 {
+    let (mut m, mut s) = (0.0f64, 0.0f64);
+    for f in audio.chunks_exact(2) {
+        m += (0.5 * (f[0] + f[1]) as f64).powi(2);
+        s += (0.5 * (f[0] - f[1]) as f64).powi(2);
+    }
+    10.0 * (s.max(1e-30) / m.max(1e-30)).log10()
+}
+
+/// Runs `chain` over interleaved stereo `audio`, triggering its pump at `kicks` (seconds).
+fn run_chain(chain: &mut Chain, audio: &[f32], rate: u32, kicks: &[f64]) -> Vec<f32> {
+    let (mut l, mut r): (Vec<f32>, Vec<f32>) = audio.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
+    let block = 512;
+    let mut next = 0;
+    for (b, (cl, cr)) in l.chunks_mut(block).zip(r.chunks_mut(block)).enumerate() {
+        let start = b * block;
+        while next < kicks.len() {
+            let at = (kicks[next] * rate as f64).round() as i64 - start as i64;
+            if at >= cl.len() as i64 {
+                break;
+            }
+            if at >= 0 {
+                chain.trigger_pump(at as u32);
+            }
+            next += 1;
+        }
+        chain.process(cl, cr, None);
+    }
+    l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]).collect()
+}
+
+/// The element's chain from what EAR found (gain and width still to be set).
+fn chain_from(fx: &Effects) -> ChainSettings {
+    ChainSettings {
+        pump: fx.pump.as_ref().map(|p| p.settings()),
+        delay: fx.echo.map(|e| DelaySettings {
+            beats: e.beats as f32,
+            feedback: e.feedback as f32,
+            wet: 10f32.powf(e.wet_db as f32 / 20.0),
+            ..Default::default()
+        }),
+        stereo: StereoSettings {
+            pan: stereo_pan_for(fx.image.pan),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Mixes and masters a session whose elements have renders (after HANDS) in `dir`.
+pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result<StageRecord> {
+    let started = std::time::Instant::now();
+    progress.update("console", 0.0, "mixing");
+    let Some(original_rel) = session.source.original.clone() else {
+        return Ok(skipped(started, "no original.wav in the session"));
+    };
+    let (rate, original) = crate::decode::read_stereo(&dir.join(&original_rel))?;
+    let kicks = session
+        .elements
+        .iter()
+        .find(|e| e.role == "drums")
+        .and_then(|e| e.midi.as_ref())
+        .and_then(|m| hands::read_notes(&dir.join(m)).ok())
+        .map(|n| effects::kicks_of(&n))
+        .unwrap_or_default();
+    let mut mix = vec![0.0f32; original.len()];
+    let mut mixed = 0;
+    let n = session.elements.len();
+    for (i, e) in session.elements.iter_mut().enumerate() {
+        let (Some(render), Some(stem)) = (
+            e.extra
+                .get("render")
+                .and_then(|r| r.as_str())
+                .map(String::from),
+            e.stem.clone(),
+        ) else {
+            continue;
+        };
+        progress.update("console", 0.8 * i as f64 / n.max(1) as f64, &e.name);
+        let (r_rate, audio) = crate::decode::read_stereo(&dir.join(&render))?;
+        let (s_rate, stem_audio) = crate::decode::read_stereo(&dir.join(&stem))?;
+        if r_rate != rate || s_rate != rate {
+            continue;
+        }
+        let fx: Effects = e
+            .extra
+            .get("effects")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        let mut settings = chain_from(&fx);
+        // Width: the side gain that gives the stem's side-to-mid ratio (where the render has
+        // a side at all).
+        let ours = side_to_mid_db(&audio);
+        if ours > -60.0 {
+            settings.stereo.width = 10f64
+                .powf((fx.image.side_to_mid_db - ours) / 20.0)
+                .clamp(0.0, 2.0) as f32;
+        }
+        let mut chain = Chain::default();
+        chain.set(&settings);
+        chain.allocate(rate as f32);
+        chain.set_tempo(session.tempo.bpm as f32);
+        let processed = run_chain(
+            &mut chain,
+            &audio,
+            rate,
+            if e.role == "drums" { &[] } else { &kicks },
+        );
+        // The gain to the stem's level.
+        let (want, have) = (active_power(&stem_audio), active_power(&processed));
+        let gain_db = if have > 0.0 && want > 0.0 {
+            (10.0 * (want / have).log10()).clamp(-40.0, 40.0)
+        } else {
+            0.0
+        };
+        let g = 10f32.powf(gain_db as f32 / 20.0);
+        for (m, x) in mix.iter_mut().zip(&processed) {
+            *m += g * x;
+        }
+        settings.stereo.gain_db = gain_db as f32;
+        e.extra.insert(
+            "mix_chain".into(),
+            serde_json::to_value(&settings).unwrap_or_default(),
+        );
+        mixed += 1;
+    }
+    if mixed == 0 {
+        return Ok(skipped(started, "no element has a render"));
+    }
+    progress.update("console", 0.8, "mastering");
+    let (out, chain, report) = master::master(
+        &mix,
+        &original,
+        rate,
+        session.loudness.integrated_lufs,
+        session.loudness.true_peak_dbtp,
+    )?;
+    drop(mix);
+    let rel = format!("{}/mix.wav", hands::RENDER_DIR);
+    hands::write_wav(&dir.join(&rel), rate, &out)?;
+    session.render_mix = Some(rel);
+    session.master = Some(json!({"chain": chain, "report": report}));
+    progress.update("console", 1.0, "done");
+    Ok(StageRecord {
+        name: "console".into(),
+        version: "1".into(),
+        parameters: json!({
+            "elements_mixed": mixed,
+            "original_lufs": round2(report.original_lufs),
+            "master_lufs": round2(report.master_lufs),
+            "band_error_db": round2(report.band_error_db),
+            "band_error_before_db": round2(report.band_error_before_db),
+            "master_s": round2(report.seconds),
+        }),
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn skipped(started: std::time::Instant, why: &str) -> StageRecord {
+    StageRecord {
+        name: "console".into(),
+        version: "1".into(),
+        parameters: json!({"skipped": why}),
+        wall_s: started.elapsed().as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stereo_pan_places_a_source_where_constant_power_would() {
+        for pan in [-0.6f64, -0.2, 0.0, 0.37, 0.9] {
+            let mut st = auralis_engine::fx::stereo::Stereo::default();
+            st.set(StereoSettings {
+                pan: stereo_pan_for(pan),
+                ..Default::default()
+            });
+            let x: Vec<f32> = (0..4800).map(|i| (i as f32 * 0.05).sin()).collect();
+            let (mut l, mut r) = (x.clone(), x.clone());
+            st.process(&mut l, &mut r);
+            let audio: Vec<f32> = l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]).collect();
+            let got = crate::effects::image::measure(&audio).pan;
+            assert!((got - pan).abs() < 0.01, "{pan}: {got}");
+        }
+    }
+}
