@@ -854,7 +854,9 @@ impl Voice {
     }
 
     /// The oscillators of every unison copy over a slice, panned and summed into `bl` and
-    /// `br` (as [`Voice::oscillator_sample`] sums them, sample by sample).
+    /// `br` (as [`Voice::oscillator_sample`] sums them, sample by sample). Kept out of line:
+    /// inlined, it made `render` too large for the common case's loop to stay tight.
+    #[inline(never)]
     fn oscillators(
         &mut self,
         tabs: &[&[f32]; 2],
