@@ -24,6 +24,8 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::level::LoudnessMeter;
 
+/// How far under the ceiling the limiter aims, dB (see `master`).
+const METER_MARGIN_DB: f32 = 0.1;
 /// Limiter passes at most, and the loudness error that ends them, LU.
 const LOUDNESS_PASSES: usize = 3;
 const LOUDNESS_TOLERANCE_LU: f64 = 0.03;
@@ -247,7 +249,10 @@ pub fn master(
             .flat_map(|(a, b)| [*a, *b])
             .collect()
     };
-    let limit = |gain_db: f64| limit_at(gain_db, ceiling);
+    // The standard meter's interpolator (BS.1770's 12 taps a phase) reads the limiter's
+    // output up to about 0.1 dB over the limiter's own (finer) estimate: the limiter aims
+    // that much under, so that the check below rarely has to run it again.
+    let limit = |gain_db: f64| limit_at(gain_db, ceiling - METER_MARGIN_DB);
     // The loudness: a gain into the limiter, corrected by what each pass measured (the
     // limiter's loss grows with the gain: the third pass, where needed, takes the secant).
     // Meanwhile the figures before mastering are taken on the other core.
@@ -287,9 +292,9 @@ pub fn master(
     let (mut master_lufs, mut master_tp) = loudness(&out, rate)?;
     // The standard meter (BS.1770's interpolator, not ours) can read a little over the
     // ceiling: once, the limiter runs again with its ceiling lowered by what it read over.
-    let mut limiter_ceiling = ceiling;
+    let mut limiter_ceiling = ceiling - METER_MARGIN_DB;
     if master_tp > ceiling as f64 + 0.01 {
-        limiter_ceiling = ceiling - (master_tp - ceiling as f64) as f32 - 0.01;
+        limiter_ceiling -= (master_tp - ceiling as f64) as f32 + 0.01;
         out = limit_at(gain_db, limiter_ceiling);
         (master_lufs, master_tp) = loudness(&out, rate)?;
     }

@@ -137,6 +137,9 @@ pub struct Limiter {
     delay_pos: usize,
     /// Look-ahead, samples (the length of the running minimum and of the average).
     look: usize,
+    /// Length of the rings less one (they are a power of two long: indices wrap by masking,
+    /// and the sample count's own wrap at 2³² stays in step with them).
+    mask: usize,
     /// Ring of the gains wanted, for the running minimum (monotonic queue by index).
     wanted: Vec<f32>,
     queue: Vec<u32>,
@@ -144,6 +147,7 @@ pub struct Limiter {
     queue_len: usize,
     /// Ring of the smoothed minima, and their running sum, for the average.
     boxed: Vec<f32>,
+    box_pos: usize,
     box_sum: f64,
     count: u32,
     released: f32,
@@ -158,7 +162,8 @@ impl Limiter {
     pub fn allocate(&mut self, rate: f32) {
         self.rate = rate;
         self.h = interpolator();
-        let cap = (MAX_LOOKAHEAD_MS * 1e-3 * rate).ceil() as usize + TAPS + 2;
+        let cap = ((MAX_LOOKAHEAD_MS * 1e-3 * rate).ceil() as usize + TAPS + 2).next_power_of_two();
+        self.mask = cap - 1;
         self.delay = [vec![0.0; cap], vec![0.0; cap]];
         self.wanted = vec![1.0; cap];
         self.queue = vec![0; cap];
@@ -211,6 +216,7 @@ impl Limiter {
         self.wanted.fill(1.0);
         self.boxed.fill(1.0);
         self.box_sum = self.look as f64;
+        self.box_pos = 0;
         self.queue_head = 0;
         self.queue_len = 0;
         self.count = 0;
@@ -245,19 +251,24 @@ impl Limiter {
         if self.wanted.is_empty() {
             return;
         }
-        let cap = self.wanted.len();
+        let mask = self.mask;
         let delay_len = self.latency();
+        let look = self.look as u32;
         for i in 0..left.len().min(right.len()) {
             let (l, r) = (left[i] * self.input_gain, right[i] * self.input_gain);
             for (h, x) in self.hist.iter_mut().zip([l, r]) {
                 h[self.hist_pos] = x;
                 h[self.hist_pos + TAPS] = x;
             }
-            self.hist_pos = (self.hist_pos + 1) % TAPS;
+            self.hist_pos = if self.hist_pos + 1 == TAPS {
+                0
+            } else {
+                self.hist_pos + 1
+            };
             let d = self.delay_pos;
             self.delay[0][d] = l;
             self.delay[1][d] = r;
-            self.delay_pos = (d + 1) % cap;
+            self.delay_pos = (d + 1) & mask;
 
             // The gain this sample needs, into the running minimum over the look-ahead.
             let p = self.peak_now();
@@ -268,25 +279,23 @@ impl Limiter {
             };
             let n = self.count;
             self.count = self.count.wrapping_add(1);
-            self.wanted[n as usize % cap] = want;
+            self.wanted[n as usize & mask] = want;
             while self.queue_len > 0 {
-                let back = self.queue[(self.queue_head + self.queue_len - 1) % cap];
-                if self.wanted[back as usize % cap] >= want {
+                let back = self.queue[(self.queue_head + self.queue_len - 1) & mask];
+                if self.wanted[back as usize & mask] >= want {
                     self.queue_len -= 1;
                 } else {
                     break;
                 }
             }
-            self.queue[(self.queue_head + self.queue_len) % cap] = n;
+            self.queue[(self.queue_head + self.queue_len) & mask] = n;
             self.queue_len += 1;
-            let oldest = n.wrapping_sub(self.look as u32 - 1);
-            while (self.queue[self.queue_head] as i64 - oldest as i64) < 0
-                && self.queue[self.queue_head] != n
-            {
-                self.queue_head = (self.queue_head + 1) % cap;
+            // Entries a look-ahead old leave (the newest never: its age is 0).
+            while n.wrapping_sub(self.queue[self.queue_head]) >= look {
+                self.queue_head = (self.queue_head + 1) & mask;
                 self.queue_len -= 1;
             }
-            let hold = self.wanted[self.queue[self.queue_head] as usize % cap];
+            let hold = self.wanted[self.queue[self.queue_head] as usize & mask];
 
             // Release upward only; the average does the attack.
             self.released = if hold < self.released {
@@ -294,12 +303,13 @@ impl Limiter {
             } else {
                 hold + (self.released - hold) * self.release
             };
-            let slot = n as usize % self.look;
+            let slot = self.box_pos;
+            self.box_pos = if slot + 1 == self.look { 0 } else { slot + 1 };
             self.box_sum += self.released as f64 - self.boxed[slot] as f64;
             self.boxed[slot] = self.released;
             self.gain = (self.box_sum / self.look as f64) as f32;
 
-            let out = (d + cap - delay_len) % cap;
+            let out = d.wrapping_sub(delay_len) & mask;
             left[i] = self.delay[0][out] * self.gain;
             right[i] = self.delay[1][out] * self.gain;
         }
