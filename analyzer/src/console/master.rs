@@ -10,8 +10,8 @@
 //!    limiter with its ceiling at the original's true peak (at most −0.1 dBTP); the limiter
 //!    takes a little loudness off, so the gain is corrected by what each pass measured (at
 //!    most three passes). Where the standard true-peak meter still reads over the ceiling
-//!    (its interpolator is not the limiter's), the limiter runs once more with its ceiling
-//!    lowered by the excess.
+//!    (its interpolator is not the limiter's), a trim takes up to 0.05 dB off, or the limiter
+//!    runs once more with its ceiling lowered by the excess.
 //!
 //! The chain is stored in the session; [`Report`] says how close it came (integrated
 //! loudness, mean third-octave band error, true peak).
@@ -26,9 +26,12 @@ use crate::level::LoudnessMeter;
 
 /// How far under the ceiling the limiter aims, dB (see `master`).
 const METER_MARGIN_DB: f32 = 0.1;
-/// Limiter passes at most, and the loudness error that ends them, LU.
-const LOUDNESS_PASSES: usize = 3;
-const LOUDNESS_TOLERANCE_LU: f64 = 0.03;
+/// Limiter passes at most (the first two run at once), and the loudness error that ends
+/// them, LU.
+const LOUDNESS_PASSES: usize = 4;
+/// The second gain of the first round, over the plain estimate, dB.
+const PROBE_DB: f64 = 1.0;
+const LOUDNESS_TOLERANCE_LU: f64 = 0.05;
 
 /// The gain of the pass that was kept (the last one tried).
 fn gain_db_of(tried: &[(f64, f64)]) -> f64 {
@@ -94,6 +97,51 @@ pub fn band_spectra(audio: &[f32], rate: u32) -> [Vec<f64>; 2] {
     })
 }
 
+/// The stereo sum's third-octave bands (mid and side powers added), dB.
+fn sum_bands(s: &[Vec<f64>; 2]) -> Vec<f64> {
+    s[0].iter()
+        .zip(&s[1])
+        .map(|(m, si)| 10.0 * (10f64.powf(m / 10.0) + 10f64.powf(si / 10.0)).log10())
+        .collect()
+}
+
+/// The EQ curve that moves `ours` (band dB) onto `reference`: the difference, less its median
+/// over the scored bands (the level is a gain's job, and the median is one no loud band can
+/// drag), zero where ours is 60 dB under its loudest band (an EQ cannot raise what is not
+/// there), within ±[`MAX_BAND_DB`].
+fn curve(reference: &[f64], ours: &[f64]) -> Vec<(f32, f32)> {
+    let mut d: Vec<f64> = SCORED.map(|k| reference[k] - ours[k]).collect();
+    d.sort_by(f64::total_cmp);
+    let mid = d[d.len() / 2];
+    let loudest = ours.iter().copied().fold(f64::MIN, f64::max);
+    THIRD_OCTAVES_HZ
+        .iter()
+        .enumerate()
+        .map(|(k, &f)| {
+            let g = if ours[k] < loudest - 60.0 {
+                0.0
+            } else {
+                reference[k] - ours[k] - mid
+            };
+            (f, g.clamp(-MAX_BAND_DB as f64, MAX_BAND_DB as f64) as f32)
+        })
+        .collect()
+}
+
+/// A matching EQ (one for both channels) that moves the stereo sum's bands of `ours` onto
+/// those of `reference` (both interleaved stereo at `rate`); empty when either is silent.
+pub fn match_bands(reference: &[f32], ours: &[f32], rate: u32) -> Vec<Band> {
+    let (r, o) = (
+        sum_bands(&band_spectra(reference, rate)),
+        sum_bands(&band_spectra(ours, rate)),
+    );
+    let silent = |b: &[f64]| b.iter().all(|x| *x < -150.0);
+    if silent(&r) || silent(&o) {
+        return Vec::new();
+    }
+    match_curve(&curve(&r, &o), rate as f32, MAX_BAND_DB)
+}
+
 /// The master chain as the session stores it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MasterChain {
@@ -103,6 +151,8 @@ pub struct MasterChain {
     pub side_eq: Vec<Band>,
     /// Gain into the limiter, dB.
     pub gain_db: f64,
+    /// Gain after the limiter (a trim where the standard meter read over the ceiling), dB.
+    pub trim_db: f64,
     /// The limiter.
     pub limiter: LimiterSettings,
 }
@@ -120,6 +170,8 @@ pub struct Report {
     pub band_error_before_db: f64,
     /// True peak of the master, dBTP.
     pub master_true_peak_dbtp: f64,
+    /// Limiter passes run (loudness and the true-peak check).
+    pub limiter_passes: usize,
     /// Wall time of the stage, seconds.
     pub seconds: f64,
 }
@@ -178,28 +230,6 @@ pub fn master(
         let o = band_spectra(mix, rate);
         (r.join().unwrap_or_else(|_| band_spectra(original, rate)), o)
     });
-    // The EQ curves: the original's bands over ours (the overall level is the gain's job,
-    // so each curve is taken relative to its loudness-weighted mean... here simply its
-    // median, which one loud band cannot drag).
-    let curve = |r: &[f64], o: &[f64]| -> Vec<(f32, f32)> {
-        let mut d: Vec<f64> = SCORED.map(|k| r[k] - o[k]).collect();
-        d.sort_by(f64::total_cmp);
-        let mid = d[d.len() / 2];
-        THIRD_OCTAVES_HZ
-            .iter()
-            .enumerate()
-            .map(|(k, &f)| {
-                // Silent bands of ours (60 dB under our loudest) are left alone.
-                let loudest = o.iter().copied().fold(f64::MIN, f64::max);
-                let g = if o[k] < loudest - 60.0 {
-                    0.0
-                } else {
-                    r[k] - o[k] - mid
-                };
-                (f, g.clamp(-MAX_BAND_DB as f64, MAX_BAND_DB as f64) as f32)
-            })
-            .collect()
-    };
     let mid_eq = match_curve(&curve(&reference[0], &ours[0]), rate as f32, MAX_BAND_DB);
     let side_eq = match_curve(&curve(&reference[1], &ours[1]), rate as f32, MAX_BAND_DB);
     // Mid/side EQ, the two on two threads.
@@ -263,22 +293,41 @@ pub fn master(
             let matched: Vec<f32> = mix.iter().map(|x| x * g).collect();
             Ok(band_error(&reference, &matched, rate))
         });
-        let mut tried: Vec<(f64, f64)> = Vec::new();
+        // The first round runs two gains at once (on the two cores), the plain estimate and
+        // one dB over it, so that the second can take the secant through both.
         let mut gain_db = target_lufs - eq_lufs;
-        let mut out = Vec::new();
-        for _ in 0..LOUDNESS_PASSES {
-            out = limit(gain_db);
-            let got = integrated(&out, rate)?;
-            tried.push((gain_db, got));
-            if (target_lufs - got).abs() <= LOUDNESS_TOLERANCE_LU {
-                break;
+        let (first, probe) = std::thread::scope(|inner| {
+            let probe = inner.spawn(|| {
+                let out = limit(gain_db + PROBE_DB);
+                integrated(&out, rate).map(|l| (out, l))
+            });
+            let out = limit(gain_db);
+            let first = integrated(&out, rate).map(|l| (out, l));
+            (first, probe.join())
+        });
+        let (mut out, got) = first?;
+        let mut tried: Vec<(f64, f64)> = vec![(gain_db, got)];
+        if let Ok(Ok((probe_out, probe_got))) = probe {
+            tried.push((gain_db + PROBE_DB, probe_got));
+            if (target_lufs - probe_got).abs() < (target_lufs - got).abs() {
+                out = probe_out;
+                tried.swap(0, 1);
             }
+        }
+        let mut passes = tried.len();
+        while (target_lufs - tried.last().map_or(f64::NAN, |t| t.1)).abs() > LOUDNESS_TOLERANCE_LU
+            && passes < LOUDNESS_PASSES
+        {
             gain_db = match tried[..] {
                 [.., (g0, l0), (g1, l1)] if (l1 - l0).abs() > 1e-6 => {
                     g1 + (target_lufs - l1) * (g1 - g0) / (l1 - l0)
                 }
-                _ => gain_db + (target_lufs - got),
+                [.., (g, l)] => g + (target_lufs - l),
+                [] => gain_db,
             };
+            out = limit(gain_db);
+            tried.push((gain_db, integrated(&out, rate)?));
+            passes += 1;
         }
         let before = before.join().unwrap_or_else(|_| {
             Err(crate::Error::Internal {
@@ -286,17 +335,28 @@ pub fn master(
                 detail: "the reference figures' thread panicked".into(),
             })
         })?;
-        Ok::<_, crate::Error>((out, gain_db_of(&tried), before))
+        Ok::<_, crate::Error>((out, gain_db_of(&tried), before, passes))
     });
-    let (mut out, gain_db, band_error_before_db) = before?;
+    let (mut out, gain_db, band_error_before_db, mut limiter_passes) = before?;
     let (mut master_lufs, mut master_tp) = loudness(&out, rate)?;
     // The standard meter (BS.1770's interpolator, not ours) can read a little over the
-    // ceiling: once, the limiter runs again with its ceiling lowered by what it read over.
+    // ceiling. A little (up to 0.05 dB) is taken off by a plain gain, which costs as much
+    // loudness and nothing else; more, and the limiter runs again with its ceiling lowered by
+    // what the meter read over.
     let mut limiter_ceiling = ceiling - METER_MARGIN_DB;
-    if master_tp > ceiling as f64 + 0.01 {
-        limiter_ceiling -= (master_tp - ceiling as f64) as f32 + 0.01;
+    let mut trim_db = 0.0;
+    let over = master_tp - ceiling as f64;
+    if over > 0.0 && over <= 0.05 {
+        trim_db = -over;
+        let g = 10f32.powf(trim_db as f32 / 20.0);
+        out.iter_mut().for_each(|x| *x *= g);
+        master_tp -= over;
+        master_lufs -= over;
+    } else if over > 0.05 {
+        limiter_ceiling -= over as f32 + 0.01;
         out = limit_at(gain_db, limiter_ceiling);
         (master_lufs, master_tp) = loudness(&out, rate)?;
+        limiter_passes += 1;
     }
     let report = Report {
         original_lufs: target_lufs,
@@ -304,12 +364,14 @@ pub fn master(
         band_error_db: band_error(&reference, &out, rate),
         band_error_before_db,
         master_true_peak_dbtp: master_tp,
+        limiter_passes,
         seconds: started.elapsed().as_secs_f64(),
     };
     let chain = MasterChain {
         mid_eq,
         side_eq,
         gain_db,
+        trim_db,
         limiter: LimiterSettings {
             ceiling_db: limiter_ceiling,
             input_gain_db: 0.0,

@@ -4,8 +4,8 @@
 //! Each element's render (HANDS) goes through an insert chain of the engine
 //! ([`auralis_engine::fx::Chain`], what the Console plugin runs): the pump and the echo EAR
 //! detected on its stem ([`crate::effects`]), its pan and width set to the stem's (width as
-//! the side gain that gives the stem's side-to-mid ratio), and a gain that brings it to its
-//! stem's level. The sum is mastered by [`master`] against `original.wav` and written to
+//! the side gain that gives the stem's side-to-mid ratio), a matching EQ that moves its
+//! third-octave spectrum onto the stem's, and a gain that brings it to its stem's level. The sum is mastered by [`master`] against `original.wav` and written to
 //! `render/mix.wav`; each element's chain goes into its `mix_chain`, the master's into the
 //! session's `master` with the report of how close it came.
 
@@ -152,16 +152,21 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
                 .powf((fx.image.side_to_mid_db - ours) / 20.0)
                 .clamp(0.0, 2.0) as f32;
         }
-        let mut chain = Chain::default();
-        chain.set(&settings);
-        chain.allocate(rate as f32);
-        chain.set_tempo(session.tempo.bpm as f32);
-        let processed = run_chain(
-            &mut chain,
-            &audio,
-            rate,
-            if e.role == "drums" { &[] } else { &kicks },
-        );
+        let element_kicks: &[f64] = if e.role == "drums" { &[] } else { &kicks };
+        let run = |settings: &ChainSettings| {
+            let mut chain = Chain::default();
+            chain.set(settings);
+            chain.allocate(rate as f32);
+            chain.set_tempo(session.tempo.bpm as f32);
+            run_chain(&mut chain, &audio, rate, element_kicks)
+        };
+        let mut processed = run(&settings);
+        // EQ towards the stem's spectrum: its third-octave bands over ours (the level is the
+        // gain's), as the master matches the mix to the original.
+        settings.eq = master::match_bands(&stem_audio, &processed, rate);
+        if !settings.eq.is_empty() {
+            processed = run(&settings);
+        }
         // The gain to the stem's level.
         let (want, have) = (active_power(&stem_audio), active_power(&processed));
         let gain_db = if have > 0.0 && want > 0.0 {
