@@ -119,71 +119,87 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
         .and_then(|m| hands::read_notes(&dir.join(m)).ok())
         .map(|n| effects::kicks_of(&n))
         .unwrap_or_default();
+    // The elements' chains, one element per core; the sum is taken in the elements' order,
+    // so the mix does not depend on which finished first.
+    struct Job {
+        index: usize,
+        name: String,
+        drums: bool,
+        render: String,
+        stem: String,
+        fx: Effects,
+    }
+    let jobs: Vec<Job> = session
+        .elements
+        .iter()
+        .enumerate()
+        .filter_map(|(index, e)| {
+            Some(Job {
+                index,
+                name: e.name.clone(),
+                drums: e.role == "drums",
+                render: e.extra.get("render")?.as_str()?.to_string(),
+                stem: e.stem.clone()?,
+                fx: e
+                    .extra
+                    .get("effects")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    let bpm = session.tempo.bpm as f32;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    type Mixed = (usize, Vec<f32>, ChainSettings);
+    let results: std::sync::Mutex<Vec<Result<Option<Mixed>>>> = std::sync::Mutex::new(Vec::new());
+    let workers = crate::spectrum::workers().min(jobs.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(job) = jobs.get(k) else {
+                    break;
+                };
+                let r = mix_element(
+                    job.index,
+                    &job.fx,
+                    job.drums,
+                    &dir.join(&job.render),
+                    &dir.join(&job.stem),
+                    rate,
+                    bpm,
+                    &kicks,
+                );
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                progress.update(
+                    "console",
+                    0.8 * d as f64 / jobs.len().max(1) as f64,
+                    &job.name,
+                );
+                if let Ok(mut out) = results.lock() {
+                    out.push(r);
+                }
+            });
+        }
+    });
+    let mut finished: Vec<Mixed> = Vec::new();
+    for r in results.into_inner().unwrap_or_default() {
+        if let Some(m) = r? {
+            finished.push(m);
+        }
+    }
+    finished.sort_by_key(|m| m.0);
     let mut mix = vec![0.0f32; original.len()];
-    let mut mixed = 0;
-    let n = session.elements.len();
-    for (i, e) in session.elements.iter_mut().enumerate() {
-        let (Some(render), Some(stem)) = (
-            e.extra
-                .get("render")
-                .and_then(|r| r.as_str())
-                .map(String::from),
-            e.stem.clone(),
-        ) else {
-            continue;
-        };
-        progress.update("console", 0.8 * i as f64 / n.max(1) as f64, &e.name);
-        let (r_rate, audio) = crate::decode::read_stereo(&dir.join(&render))?;
-        let (s_rate, stem_audio) = crate::decode::read_stereo(&dir.join(&stem))?;
-        if r_rate != rate || s_rate != rate {
-            continue;
-        }
-        let fx: Effects = e
-            .extra
-            .get("effects")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        let mut settings = chain_from(&fx);
-        // Width: the side gain that gives the stem's side-to-mid ratio (where the render has
-        // a side at all).
-        let ours = side_to_mid_db(&audio);
-        if ours > -60.0 {
-            settings.stereo.width = 10f64
-                .powf((fx.image.side_to_mid_db - ours) / 20.0)
-                .clamp(0.0, 2.0) as f32;
-        }
-        let element_kicks: &[f64] = if e.role == "drums" { &[] } else { &kicks };
-        let run = |settings: &ChainSettings| {
-            let mut chain = Chain::default();
-            chain.set(settings);
-            chain.allocate(rate as f32);
-            chain.set_tempo(session.tempo.bpm as f32);
-            run_chain(&mut chain, &audio, rate, element_kicks)
-        };
-        let mut processed = run(&settings);
-        // EQ towards the stem's spectrum: its third-octave bands over ours (the level is the
-        // gain's), as the master matches the mix to the original.
-        settings.eq = master::match_bands(&stem_audio, &processed, rate);
-        if !settings.eq.is_empty() {
-            processed = run(&settings);
-        }
-        // The gain to the stem's level.
-        let (want, have) = (active_power(&stem_audio), active_power(&processed));
-        let gain_db = if have > 0.0 && want > 0.0 {
-            (10.0 * (want / have).log10()).clamp(-40.0, 40.0)
-        } else {
-            0.0
-        };
-        let g = 10f32.powf(gain_db as f32 / 20.0);
+    let mixed = finished.len();
+    for (index, processed, settings) in finished {
         for (m, x) in mix.iter_mut().zip(&processed) {
-            *m += g * x;
+            *m += x;
         }
-        settings.stereo.gain_db = gain_db as f32;
-        e.extra.insert(
+        session.elements[index].extra.insert(
             "mix_chain".into(),
             serde_json::to_value(&settings).unwrap_or_default(),
         );
-        mixed += 1;
     }
     if mixed == 0 {
         return Ok(skipped(started, "no element has a render"));
@@ -215,6 +231,62 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
         }),
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// One element through its chain: the render at `render` matched to the stem at `stem`;
+/// returns the processed render (gain applied) and the chain, or `None` when the files'
+/// rates differ from the session's.
+#[allow(clippy::too_many_arguments)]
+fn mix_element(
+    index: usize,
+    fx: &Effects,
+    drums: bool,
+    render: &Path,
+    stem: &Path,
+    rate: u32,
+    bpm: f32,
+    kicks: &[f64],
+) -> Result<Option<(usize, Vec<f32>, ChainSettings)>> {
+    let (r_rate, audio) = crate::decode::read_stereo(render)?;
+    let (s_rate, stem_audio) = crate::decode::read_stereo(stem)?;
+    if r_rate != rate || s_rate != rate {
+        return Ok(None);
+    }
+    let mut settings = chain_from(fx);
+    // Width: the side gain that gives the stem's side-to-mid ratio (where the render has a
+    // side at all).
+    let ours = side_to_mid_db(&audio);
+    if ours > -60.0 {
+        settings.stereo.width = 10f64
+            .powf((fx.image.side_to_mid_db - ours) / 20.0)
+            .clamp(0.0, 2.0) as f32;
+    }
+    let element_kicks: &[f64] = if drums { &[] } else { kicks };
+    let run = |settings: &ChainSettings| {
+        let mut chain = Chain::default();
+        chain.set(settings);
+        chain.allocate(rate as f32);
+        chain.set_tempo(bpm);
+        run_chain(&mut chain, &audio, rate, element_kicks)
+    };
+    let mut processed = run(&settings);
+    // EQ towards the stem's spectrum: its third-octave bands over ours (the level is the
+    // gain's), as the master matches the mix to the original.
+    settings.eq = master::match_bands(&stem_audio, &processed, rate);
+    if !settings.eq.is_empty() {
+        processed = run(&settings);
+    }
+    // The gain to the stem's level.
+    let (want, have) = (active_power(&stem_audio), active_power(&processed));
+    let gain_db = if have > 0.0 && want > 0.0 {
+        (10.0 * (want / have).log10()).clamp(-40.0, 40.0)
+    } else {
+        0.0
+    };
+    let g = 10f32.powf(gain_db as f32 / 20.0);
+    processed.iter_mut().for_each(|x| *x *= g);
+    settings.stereo.gain_db = gain_db as f32;
+    Ok(Some((index, processed, settings)))
 }
 
 fn round2(x: f64) -> f64 {
