@@ -205,9 +205,46 @@ fn noise_hit(out: &mut [[f64; 2]], start: f64, hit: &NoiseHit, rng: &mut Rng) {
     }
 }
 
+/// A variation of the demo, for tests that need a known pair (the QC's "detuned copy",
+/// "drums muted").
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Variant {
+    /// Semitones added to every pitched part (bass, chords, lead); the drums stay.
+    pub transpose: i8,
+    /// Leaves the drums out.
+    pub no_drums: bool,
+}
+
 /// Renders the demo as interleaved stereo samples at [`RATE`].
 pub fn render() -> Vec<[f32; 2]> {
+    render_variant(Variant::default())
+}
+
+/// Renders a variant of the demo at the demo's own gain (the gain that brings the unchanged
+/// demo's peak to −1 dBFS), so that a variant differs from the demo only as it says.
+pub fn render_variant(variant: Variant) -> Vec<[f32; 2]> {
+    let out = render_raw(variant);
+    let peak_of = |x: &[[f64; 2]]| {
+        x.iter()
+            .flat_map(|f| [f[0].abs(), f[1].abs()])
+            .fold(0.0, f64::max)
+            .max(1e-9)
+    };
+    let peak = if variant == Variant::default() {
+        peak_of(&out)
+    } else {
+        peak_of(&render_raw(Variant::default()))
+    };
+    let g = 10f64.powf(-1.0 / 20.0) / peak;
+    out.iter()
+        .map(|f| [(f[0] * g) as f32, (f[1] * g) as f32])
+        .collect()
+}
+
+fn render_raw(variant: Variant) -> Vec<[f64; 2]> {
     let b = beat_s();
+    let shift = f64::from(variant.transpose);
+    let drums = !variant.no_drums;
     let total_s = LEAD_IN_S + (bars() * BEATS_PER_BAR) as f64 * b + 2.0;
     let mut out = vec![[0.0f64; 2]; (total_s * f64::from(RATE)) as usize];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -218,7 +255,7 @@ pub fn render() -> Vec<[f32; 2]> {
         let last = bar == all.len() - 1;
         let sec = if last { 0 } else { section_of(bar) };
         let third = if minor { 3.0 } else { 4.0 };
-        let base = 57.0 + f64::from((root + 12 - 9) % 12); // voicing from A3 upwards
+        let base = 57.0 + f64::from((root + 12 - 9) % 12) + shift; // voicing from A3 upwards
         let bar_len = if last { b } else { 4.0 * b };
         for (k, iv) in [0.0, third, 7.0].iter().enumerate() {
             let pan = [-0.3, 0.3, 0.0][k];
@@ -246,7 +283,7 @@ pub fn render() -> Vec<[f32; 2]> {
                 );
             }
         }
-        let bass = 38.0 + f64::from((root + 12 - 2) % 12); // D2 upwards
+        let bass = 38.0 + f64::from((root + 12 - 2) % 12) + shift; // D2 upwards
         let bass_beats: &[f64] = if last { &[0.0] } else { &[0.0, 1.5, 2.0, 3.0] };
         for &beat in bass_beats {
             tone(
@@ -260,7 +297,7 @@ pub fn render() -> Vec<[f32; 2]> {
                 0.0,
             );
         }
-        if sec > 0 && !last {
+        if drums && sec > 0 && !last {
             for beat in 0..BEATS_PER_BAR {
                 let t = t0 + beat as f64 * b;
                 if beat % 2 == 0 {
@@ -282,22 +319,14 @@ pub fn render() -> Vec<[f32; 2]> {
                 } else {
                     p - f64::from(u8::from(i % 4 == 1)) * 2.0
                 };
-                tone(&mut out, t, 0.45 * b, hz(p), 0.08, 3, 0.01, -0.1);
+                tone(&mut out, t, 0.45 * b, hz(p + shift), 0.08, 3, 0.01, -0.1);
             }
         }
-        if last {
+        if drums && last {
             kick(&mut out, t0, 0.55);
         }
     }
-    let peak = out
-        .iter()
-        .flat_map(|f| [f[0].abs(), f[1].abs()])
-        .fold(0.0, f64::max)
-        .max(1e-9);
-    let g = 10f64.powf(-1.0 / 20.0) / peak;
-    out.iter()
-        .map(|f| [(f[0] * g) as f32, (f[1] * g) as f32])
-        .collect()
+    out
 }
 
 /// Writes the demo as a 24-bit stereo WAV.

@@ -6,6 +6,7 @@
 //! ([`structure`]) → levels ([`level`]) → session ([`session`]). [`profile`] runs the chain;
 //! [`eval`] measures it against ground truth.
 
+pub mod brain;
 pub mod console;
 pub mod decode;
 pub mod demo;
@@ -22,6 +23,8 @@ pub mod models;
 pub mod onset;
 pub mod profile;
 pub mod progress;
+pub mod qc;
+pub mod reconstruct;
 pub mod resample;
 pub mod rhythm;
 pub mod separate;

@@ -69,6 +69,20 @@ enum Command {
         /// Seconds of patch fitting for the whole song (all elements, wall clock).
         #[arg(long, default_value_t = 40.0, value_parser = parse_seconds)]
         fit_seconds: f64,
+        /// Overall QC score (0-100) that ends the improvement loop.
+        #[arg(long, default_value_t = 90.0, value_parser = parse_score)]
+        target: f64,
+        /// Iterations of the loop at most (the first mix counts).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+        max_iterations: u32,
+        /// Seconds for the whole reconstruct; the loop starts no iteration it cannot finish
+        /// in what is left.
+        #[arg(long, value_parser = parse_seconds)]
+        time_budget: Option<f64>,
+        /// Continue the loop of the session in --out (its analysis, fits and history) instead
+        /// of starting again.
+        #[arg(long)]
+        resume: bool,
         #[command(flatten)]
         models: ModelArgs,
     },
@@ -130,6 +144,17 @@ enum Command {
         /// How to report progress.
         #[arg(long, value_enum, default_value = "bar")]
         progress: ProgressMode,
+    },
+    /// Score how close a rebuild comes to its original on QC's twelve dimensions (0-100
+    /// each) and overall (docs/qc.md).
+    Score {
+        /// The original (reference) audio file.
+        reference: PathBuf,
+        /// The audio file to score against it.
+        candidate: PathBuf,
+        /// Print the table as JSON: {"overall", "dimensions": {name: score}, "measures", ...}.
+        #[arg(long)]
+        json: bool,
     },
     /// Write the embedded demo song as a WAV file.
     Demo {
@@ -224,7 +249,8 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Analyses `track` into `out`; on failure removes `out` if this run created it empty.
+/// Analyses `track` into `out`; on failure removes `out` if this run created it empty. With
+/// `fit`, also fits and renders the elements (HANDS); the caller mixes them.
 fn analyze_into(
     track: &Path,
     out: &Path,
@@ -232,7 +258,7 @@ fn analyze_into(
     elements: Option<&ModelArgs>,
     fit: Option<std::time::Duration>,
     mode: ProgressMode,
-) -> Result<(), Error> {
+) -> Result<session::Session, Error> {
     let created = !out.exists();
     std::fs::create_dir_all(out).map_err(|e| Error::Io {
         path: out.into(),
@@ -269,11 +295,12 @@ fn analyze_into(
                 let record = auralis::hands::run(
                     &mut analysis.session,
                     out,
-                    &auralis::hands::Options { budget },
+                    &auralis::hands::Options {
+                        budget,
+                        ..Default::default()
+                    },
                     progress.as_ref(),
                 )?;
-                analysis.session.stages.push(record);
-                let record = auralis::console::run(&mut analysis.session, out, progress.as_ref())?;
                 analysis.session.stages.push(record);
             }
         }
@@ -298,7 +325,7 @@ fn analyze_into(
                 peak_rss_bytes().map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "unknown".into()),
             );
         }
-        Ok(())
+        Ok(analysis.session)
     })();
     if result.is_err() && created {
         // Only removes the folder if nothing is in it.
@@ -395,14 +422,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             (!no_elements).then_some(&models),
             None,
             progress,
-        ),
+        )
+        .map(|_| ()),
         Command::Reconstruct {
             track,
             out,
             progress,
             fit_seconds,
+            target,
+            max_iterations,
+            time_budget,
+            resume,
             models,
         } => {
+            let started = Instant::now();
             let track = match track {
                 Some(t) => t,
                 None => {
@@ -422,14 +455,78 @@ fn run(cli: Cli) -> Result<(), Error> {
                     demo_path
                 }
             };
-            analyze_into(
-                &track,
+            let resumable = resume
+                && session::read(&out.join(session::SESSION_FILE))
+                    .is_ok_and(|s| s.elements.iter().any(|e| e.extra.contains_key("render")));
+            let session = if resumable {
+                session::read(&out.join(session::SESSION_FILE))?
+            } else {
+                if resume && progress != ProgressMode::Json {
+                    eprintln!(
+                        "{}: no fitted session to resume; starting from the analysis",
+                        out.display()
+                    );
+                }
+                // With a time budget the first fit takes at most 40 % of it, so that the
+                // loop has rounds left.
+                let fit_s = time_budget.map_or(fit_seconds, |b| fit_seconds.min(0.4 * b));
+                analyze_into(
+                    &track,
+                    &out,
+                    true,
+                    Some(&models),
+                    Some(std::time::Duration::from_secs_f64(fit_s)),
+                    progress,
+                )?
+            };
+            let options = auralis::reconstruct::Options {
+                target,
+                max_iterations: max_iterations as usize,
+                time_budget,
+            };
+            let reporter = reporter(progress);
+            let show = progress != ProgressMode::Json;
+            let best = auralis::reconstruct::run(
+                session,
                 &out,
-                true,
-                Some(&models),
-                Some(std::time::Duration::from_secs_f64(fit_seconds)),
-                progress,
-            )
+                &options,
+                started,
+                resumable,
+                reporter.as_ref(),
+                &mut |it, table| {
+                    if show {
+                        println!(
+                            "iteration {} ({}, {:.1} s): overall {:.1}\n{}",
+                            it.index,
+                            it.step,
+                            it.seconds,
+                            table.overall,
+                            table.to_text()
+                        );
+                    }
+                },
+            )?;
+            drop(reporter);
+            if show {
+                let qc = best.qc.as_ref();
+                eprintln!(
+                    "best iteration {} (overall {}), {}; {} written ({:.1} s, peak memory {})",
+                    qc.and_then(|q| q.get("best_iteration"))
+                        .map_or("?".into(), |v| v.to_string()),
+                    qc.and_then(|q| q.get("best_table"))
+                        .and_then(|t| t.get("overall"))
+                        .map_or("?".into(), |v| v.to_string()),
+                    qc.and_then(|q| q.get("stopped"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or(""),
+                    out.join(session::SESSION_FILE).display(),
+                    started.elapsed().as_secs_f64(),
+                    peak_rss_bytes()
+                        .map(|b| format!("{:.0} MB", b as f64 / 1e6))
+                        .unwrap_or_else(|| "unknown".into()),
+                );
+            }
+            Ok(())
         }
         Command::Eval {
             corpus,
@@ -568,11 +665,51 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Score {
+            reference,
+            candidate,
+            json,
+        } => {
+            let started = Instant::now();
+            let embedder = auralis::qc::timbre::SpectralStats;
+            let (r, c) = std::thread::scope(|s| {
+                let r = s.spawn(|| auralis::qc::Features::measure(&reference, &embedder));
+                let c = auralis::qc::Features::measure(&candidate, &embedder);
+                let r = r.join().unwrap_or_else(|_| {
+                    Err(Error::Internal {
+                        stage: "qc",
+                        detail: "the measuring thread panicked".into(),
+                    })
+                });
+                (r, c)
+            });
+            let table = auralis::qc::score(&r?, &c?);
+            if json {
+                println!("{}", table.to_json());
+            } else {
+                print!("{}", table.to_text());
+                eprintln!(
+                    "{} against {} ({:.2} s)",
+                    candidate.display(),
+                    reference.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
         Command::Demo { out } => {
             demo::write_wav(&out)?;
             eprintln!("demo song written to {}", out.display());
             Ok(())
         }
+    }
+}
+
+/// A QC score, 0 to 100.
+fn parse_score(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("\"{s}\" is not a score between 0 and 100")),
     }
 }
 

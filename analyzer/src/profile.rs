@@ -76,6 +76,12 @@ pub struct Analysis {
     pub session: Session,
     /// The mono mix at the analysis rate (later stages transcribe it).
     pub mono: Vec<f32>,
+    /// Level blocks at the source rate (any span's RMS, width and peak).
+    pub blocks: crate::level::LevelBlocks,
+    /// Onset strength functions of the mono mix.
+    pub onsets: onset::Onsets,
+    /// Chroma frames of the mono mix.
+    pub chroma: chroma::Chroma,
 }
 
 /// Runs the whole profile on `path`. When `original_wav` is given the decoded audio is written
@@ -193,6 +199,9 @@ pub fn analyze(
     Ok(Analysis {
         session,
         mono: fe.mono,
+        blocks: fe.blocks,
+        onsets,
+        chroma: chroma_frames,
     })
 }
 
@@ -390,6 +399,9 @@ fn assemble(
         stages: stages.records,
         render_mix: None,
         master: None,
+        mix_plan: None,
+        qc: None,
+        decisions: Vec::new(),
     }
 }
 

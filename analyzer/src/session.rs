@@ -63,6 +63,25 @@ pub struct Session {
     /// `auralis reconstruct`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master: Option<serde_json::Value>,
+    /// BRAIN's mix plan of the mix `render_mix` holds (per element: reverb send, spread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix_plan: Option<serde_json::Value>,
+    /// The QC history of the reconstruct loop: `{target, best_iteration, iterations: [{index,
+    /// overall, dimensions: {name: score}, seconds}]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qc: Option<serde_json::Value>,
+    /// BRAIN's decisions, in order, each `{iteration, area, action, reason}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<serde_json::Value>,
+}
+
+impl Session {
+    /// The mix plan stored in the session, if any (and readable).
+    pub fn extra_plan(&self) -> Option<crate::brain::Plan> {
+        self.mix_plan
+            .as_ref()
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
 }
 
 /// Name and version of the writer.

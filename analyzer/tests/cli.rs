@@ -229,14 +229,23 @@ fn reconstruct_fits_and_renders_every_element() {
             "none",
             "--fit-seconds",
             "4",
+            "--max-iterations",
+            "2",
             "-o",
         ])
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The QC table of each iteration is printed.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("iteration 0") && stdout.contains("timbre"),
+        "{stdout}"
+    );
     let text = std::fs::read_to_string(out.join("session.json")).unwrap();
     let session: Session = serde_json::from_str(&text).unwrap();
+    check_loop(&session, &out, 2);
     assert!(!session.elements.is_empty());
     assert!(session.stages.iter().any(|s| s.name == "fit"));
     for e in &session.elements {
@@ -301,4 +310,108 @@ fn reconstruct_fits_and_renders_every_element() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (_, again) = auralis::decode::read_stereo(&mix).unwrap();
     assert!(again == mixed, "auralis mix made a different master");
+
+    // --resume continues the history instead of starting again: no new analysis or fit of
+    // every element, more iterations (or a stated reason to stop).
+    let before = session.qc.as_ref().unwrap()["iterations"]
+        .as_array()
+        .unwrap()
+        .len();
+    let o = bin()
+        .args(["reconstruct", "--progress", "none", "--resume"])
+        .args(["--max-iterations", "3", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let resumed: Session =
+        serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
+    let qc = resumed.qc.as_ref().unwrap();
+    let after = qc["iterations"].as_array().unwrap().len();
+    assert!(
+        after == before + 1 || (after == before && qc["stopped"].is_string()),
+        "{qc}"
+    );
+    assert_eq!(
+        resumed.source.sha256, session.source.sha256,
+        "the resumed session is the same song"
+    );
+    check_loop(&resumed, &out, 3);
+}
+
+/// The loop's record: every iteration scored on the twelve dimensions, the best one is what
+/// the session points to, every decision has a reason.
+fn check_loop(session: &Session, out: &Path, max_iterations: usize) {
+    let qc = session.qc.as_ref().expect("qc");
+    assert_eq!(qc["target"].as_f64(), Some(90.0));
+    let its = qc["iterations"].as_array().unwrap();
+    assert!(!its.is_empty() && its.len() <= max_iterations, "{qc}");
+    for (i, it) in its.iter().enumerate() {
+        assert_eq!(it["index"].as_u64(), Some(i as u64));
+        let dims = it["dimensions"].as_object().unwrap();
+        assert_eq!(dims.len(), 12, "{it}");
+        assert!(dims
+            .values()
+            .all(|v| (0.0..=100.0).contains(&v.as_f64().unwrap())));
+        assert!((0.0..=100.0).contains(&it["overall"].as_f64().unwrap()));
+        assert!(it["seconds"].as_f64().unwrap() > 0.0);
+    }
+    let best = qc["best_iteration"].as_u64().unwrap() as usize;
+    let top = its
+        .iter()
+        .map(|it| it["overall"].as_f64().unwrap())
+        .fold(f64::MIN, f64::max);
+    assert_eq!(its[best]["overall"].as_f64().unwrap(), top, "{qc}");
+    assert_eq!(session.render_mix.as_deref(), Some("render/mix.wav"));
+    assert!(!out.join("render/mix-next.wav").exists());
+    assert!(!session.decisions.is_empty());
+    for d in &session.decisions {
+        assert!(d["reason"].as_str().is_some_and(|r| !r.is_empty()), "{d}");
+    }
+    assert!(session.decisions.iter().any(|d| d["area"] == "sound"));
+    assert!(session.decisions.iter().any(|d| d["area"] == "stop"));
+}
+
+/// `auralis score`: a file against itself scores 100 on every dimension; `--json` gives
+/// `overall` and `dimensions`; a bad file is one clear error.
+#[test]
+fn score_prints_the_table_and_refuses_bad_files() {
+    let dir = scratch("score");
+    let track = dir.join("demo.wav");
+    let o = bin().arg("demo").arg("-o").arg(&track).output().unwrap();
+    assert!(o.status.success());
+    let o = bin()
+        .arg("score")
+        .arg(&track)
+        .arg(&track)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["overall"].as_f64(), Some(100.0), "{v}");
+    let dims = v["dimensions"].as_object().unwrap();
+    assert_eq!(dims.len(), 12);
+    assert!(dims.values().all(|s| s.as_f64() == Some(100.0)), "{v}");
+    let o = bin().arg("score").arg(&track).arg(&track).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("overall") && text.contains("kick_pattern"),
+        "{text}"
+    );
+
+    let missing = dir.join("nope.wav");
+    let o = bin()
+        .arg("score")
+        .arg(&track)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(66));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("nope.wav") && err.lines().count() == 1,
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

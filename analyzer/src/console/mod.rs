@@ -13,11 +13,12 @@ pub mod master;
 
 use std::path::Path;
 
-use auralis_engine::fx::delay::DelaySettings;
+use auralis_engine::fx::delay::{ChorusSettings, DelaySettings};
 use auralis_engine::fx::stereo::StereoSettings;
-use auralis_engine::fx::{Chain, ChainSettings};
+use auralis_engine::fx::{Chain, ChainReverb, ChainSettings};
 use serde_json::json;
 
+use crate::brain;
 use crate::effects::{self, Effects};
 use crate::error::Result;
 use crate::hands;
@@ -103,8 +104,32 @@ fn chain_from(fx: &Effects) -> ChainSettings {
     }
 }
 
-/// Mixes and masters a session whose elements have renders (after HANDS) in `dir`.
+/// File of the mastered rebuild inside the session.
+pub const MIX_FILE: &str = "render/mix.wav";
+
+/// The session's mix plan (`mix_plan`), or BRAIN's first one when it has none.
+pub fn plan_of(session: &Session) -> brain::Plan {
+    session
+        .extra_plan()
+        .unwrap_or_else(|| brain::initial(session).0)
+}
+
+/// Mixes and masters a session whose elements have renders (after HANDS) in `dir` with its
+/// plan, into [`MIX_FILE`].
 pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result<StageRecord> {
+    let plan = plan_of(session);
+    run_with(session, dir, &plan, MIX_FILE, progress)
+}
+
+/// Mixes and masters with `plan` into `out_rel` (relative to `dir`); sets the session's
+/// `render_mix` to it, and its elements' `mix_chain` and `master` to what was used.
+pub fn run_with(
+    session: &mut Session,
+    dir: &Path,
+    plan: &brain::Plan,
+    out_rel: &str,
+    progress: &dyn Progress,
+) -> Result<StageRecord> {
     let started = std::time::Instant::now();
     progress.update("console", 0.0, "mixing");
     let Some(original_rel) = session.source.original.clone() else {
@@ -128,6 +153,7 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
         render: String,
         stem: String,
         fx: Effects,
+        plan: brain::ElementPlan,
     }
     let jobs: Vec<Job> = session
         .elements
@@ -145,6 +171,7 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
                     .get("effects")
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
                     .unwrap_or_default(),
+                plan: plan.elements.get(&e.name).copied().unwrap_or_default(),
             })
         })
         .collect();
@@ -164,6 +191,7 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
                 let r = mix_element(
                     job.index,
                     &job.fx,
+                    job.plan,
                     job.drums,
                     &dir.join(&job.render),
                     &dir.join(&job.stem),
@@ -213,9 +241,9 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
         session.loudness.true_peak_dbtp,
     )?;
     drop(mix);
-    let rel = format!("{}/mix.wav", hands::RENDER_DIR);
-    hands::write_wav(&dir.join(&rel), rate, &out)?;
-    session.render_mix = Some(rel);
+    hands::write_wav(&dir.join(out_rel), rate, &out)?;
+    session.render_mix = Some(out_rel.to_string());
+    session.mix_plan = serde_json::to_value(plan).ok();
     session.master = Some(json!({"chain": chain, "report": report}));
     progress.update("console", 1.0, "done");
     Ok(StageRecord {
@@ -240,6 +268,7 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
 fn mix_element(
     index: usize,
     fx: &Effects,
+    plan: brain::ElementPlan,
     drums: bool,
     render: &Path,
     stem: &Path,
@@ -253,6 +282,29 @@ fn mix_element(
         return Ok(None);
     }
     let mut settings = chain_from(fx);
+    if plan.spread > 0.0 {
+        settings.chorus = Some(ChorusSettings {
+            rate_hz: 0.4,
+            depth_ms: 3.0,
+            mix: plan.spread.min(1.0),
+        });
+    }
+    if let (Some(db), Some(room)) = (plan.reverb_db, fx.room.as_ref()) {
+        settings.reverb = Some(ChainReverb {
+            level: 10f32.powf(db / 20.0),
+            rt60_s: room.rt60_s.clamp(0.2, 8.0) as f32,
+            predelay_ms: 10.0,
+            damp_hz: 8000.0,
+        });
+    } else if let Some(db) = plan.reverb_db {
+        // No room measured on the stem: a short one.
+        settings.reverb = Some(ChainReverb {
+            level: 10f32.powf(db / 20.0),
+            rt60_s: 0.8,
+            predelay_ms: 10.0,
+            damp_hz: 8000.0,
+        });
+    }
     // Width: the side gain that gives the stem's side-to-mid ratio (where the render has a
     // side at all).
     let ours = side_to_mid_db(&audio);

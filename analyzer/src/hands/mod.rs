@@ -34,12 +34,23 @@ pub const RENDER_DIR: &str = "render";
 pub struct Options {
     /// Fitting time for the whole song (all elements), wall clock.
     pub budget: Duration,
+    /// Only these elements (a refit): each keeps its earlier patch and render unless the new
+    /// fit's loss is lower. `None`: every element, from scratch.
+    pub only: Option<Vec<String>>,
+    /// Added to each element's search seed (a refit searches elsewhere than the first fit).
+    pub seed: u64,
+    /// Appended to each render's file name (`render/<element><suffix>.wav`), so that a refit
+    /// does not overwrite the renders an earlier iteration's mix was made from.
+    pub suffix: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             budget: Duration::from_secs(40),
+            only: None,
+            seed: 0,
+            suffix: String::new(),
         }
     }
 }
@@ -111,6 +122,12 @@ pub fn run(
         .elements
         .iter()
         .enumerate()
+        .filter(|(_, e)| {
+            options
+                .only
+                .as_ref()
+                .is_none_or(|names| names.contains(&e.name))
+        })
         .filter_map(|(i, e)| {
             Some((
                 i,
@@ -119,6 +136,19 @@ pub fn run(
                 e.stem.clone()?,
                 e.midi.clone()?,
             ))
+        })
+        .collect();
+    // On a refit, the loss each element's new fit must beat.
+    let earlier: Vec<f64> = jobs
+        .iter()
+        .map(|j| {
+            options
+                .only
+                .as_ref()
+                .and_then(|_| session.elements[j.0].extra.get("fit"))
+                .and_then(|f| f.get("loss_after"))
+                .and_then(|l| l.as_f64())
+                .unwrap_or(f64::INFINITY)
         })
         .collect();
     let render_dir = dir.join(RENDER_DIR);
@@ -150,10 +180,16 @@ pub fn run(
                         audio: &audio,
                         notes: &notes,
                     };
-                    let found = fit::fit(&part, &bank, per_element, 1 + *index as u64);
+                    let found =
+                        fit::fit(&part, &bank, per_element, 1 + *index as u64 + options.seed)
+                            .filter(|f| f.loss_after < earlier[k]);
                     if let Some(f) = &found {
                         let rendered = render_part(&f.values, &notes, rate, frames);
-                        write_wav(&render_dir.join(format!("{name}.wav")), rate, &rendered)?;
+                        write_wav(
+                            &render_dir.join(format!("{name}{}.wav", options.suffix)),
+                            rate,
+                            &rendered,
+                        )?;
                     }
                     Ok(Done {
                         index: *index,
@@ -193,7 +229,7 @@ pub fn run(
         );
         e.extra.insert(
             "render".into(),
-            json!(format!("{RENDER_DIR}/{}.wav", e.name)),
+            json!(format!("{RENDER_DIR}/{}{}.wav", e.name, options.suffix)),
         );
         fitted += 1;
     }
