@@ -25,6 +25,7 @@ pub mod profile;
 pub mod progress;
 pub mod qc;
 pub mod reconstruct;
+pub mod report;
 pub mod resample;
 pub mod rhythm;
 pub mod separate;

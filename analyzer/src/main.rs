@@ -156,6 +156,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the session's report.html again (spectrograms, curves, piano rolls, QC history,
+    /// decisions, players).
+    Report {
+        /// Session folder.
+        session: PathBuf,
+    },
     /// Write the embedded demo song as a WAV file.
     Demo {
         /// Output WAV file.
@@ -695,6 +701,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                     started.elapsed().as_secs_f64()
                 );
             }
+            Ok(())
+        }
+        Command::Report { session: dir } => {
+            let s = session::read(&dir.join(session::SESSION_FILE))?;
+            let path = auralis::report::write(&s, &dir)?;
+            eprintln!("{} written", path.display());
             Ok(())
         }
         Command::Demo { out } => {

@@ -6,7 +6,8 @@
 //! `render/mix.wav`, its chains and plan are the session's. After every iteration
 //! `session.json` is rewritten (atomically) with the best iteration's state, the QC history
 //! and BRAIN's decisions, so a run killed at any moment leaves the last complete iteration on
-//! disk, and `--resume` continues from it.
+//! disk, and `--resume` continues from it. At the end the session's `report.html` is written
+//! ([`crate::report`]).
 
 use std::path::Path;
 use std::time::Instant;
@@ -260,6 +261,8 @@ pub fn run(
         decisions: &decisions,
     };
     write(&mut best, &state, options, Some(stopped), dir)?;
+    progress.update("report", 0.0, "report.html");
+    crate::report::write(&best, dir)?;
     progress.update("qc", 1.0, "done");
     Ok(best)
 }

@@ -246,6 +246,7 @@ fn reconstruct_fits_and_renders_every_element() {
     let text = std::fs::read_to_string(out.join("session.json")).unwrap();
     let session: Session = serde_json::from_str(&text).unwrap();
     check_loop(&session, &out, 2);
+    check_report(&out);
     assert!(!session.elements.is_empty());
     assert!(session.stages.iter().any(|s| s.name == "fit"));
     for e in &session.elements {
@@ -370,6 +371,62 @@ fn check_loop(session: &Session, out: &Path, max_iterations: usize) {
     }
     assert!(session.decisions.iter().any(|d| d["area"] == "sound"));
     assert!(session.decisions.iter().any(|d| d["area"] == "stop"));
+}
+
+/// `report.html`: self-contained (nothing fetched), every player's file in the session, both
+/// spectrograms painted when Chromium renders it.
+fn check_report(out: &Path) {
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    for needle in [
+        "<canvas",
+        "QC — best iteration",
+        "History",
+        "Notes per element",
+        "<audio",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+    for src in html.split("src=\"").skip(1) {
+        let rel = &src[..src.find('"').unwrap()];
+        assert!(out.join(rel).exists(), "report plays a missing file {rel}");
+    }
+    let chrome = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(chrome) = chrome else {
+        assert!(
+            std::env::var_os("AURALIS_REQUIRE_CHROMIUM").is_none(),
+            "AURALIS_REQUIRE_CHROMIUM is set but Chromium is not installed"
+        );
+        eprintln!("Chromium not installed: report not rendered");
+        return;
+    };
+    let profile = out.join("chromium-profile");
+    let o = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", out.join("report.html").display()))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dom.contains("data-painted=\"2\""),
+        "the spectrograms were not painted: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// `auralis score`: a file against itself scores 100 on every dimension; `--json` gives

@@ -388,3 +388,120 @@ pub fn judge(memory: &mut Memory, overall: f64, iteration: usize, log: &mut Vec<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qc::Measure;
+    use serde_json::json;
+
+    /// The documented session with a pad (wide stem, a room) and a bass (fitted worse).
+    fn session() -> Session {
+        let mut s = crate::session::example();
+        let mut pad = s.elements[0].clone();
+        pad.name = "pad".into();
+        pad.role = "keys".into();
+        pad.extra.insert("render".into(), json!("render/pad.wav"));
+        pad.extra.insert("preset".into(), json!("Pad warm"));
+        pad.extra.insert("fit".into(), json!({"loss_after": 6.0}));
+        pad.extra.insert(
+            "effects".into(),
+            json!({"image": {"pan": 0.0, "side_to_mid_db": -9.0},
+                   "room": {"rt60_s": 1.4, "gaps_used": 3, "decays_used": 0, "spread": 0.1}}),
+        );
+        let bass = &mut s.elements[0];
+        bass.extra.insert("render".into(), json!("render/bass.wav"));
+        bass.extra.insert("fit".into(), json!({"loss_after": 9.0}));
+        bass.extra.insert(
+            "effects".into(),
+            json!({"image": {"pan": 0.0, "side_to_mid_db": -40.0}}),
+        );
+        s.elements.push(pad);
+        s
+    }
+
+    /// A table where every dimension scores 100 but `worst`, with its values.
+    fn table(worst: &'static str, score: f64, r: Option<f64>, c: Option<f64>) -> Table {
+        let measures: Vec<Measure> = DIMENSIONS
+            .iter()
+            .map(|d| Measure {
+                name: d.name,
+                score: if d.name == worst { score } else { 100.0 },
+                reference: if d.name == worst { r } else { None },
+                candidate: if d.name == worst { c } else { None },
+                error: 0.0,
+                unit: d.unit,
+            })
+            .collect();
+        let overall = measures
+            .iter()
+            .zip(DIMENSIONS.iter())
+            .map(|(m, d)| m.score * d.weight)
+            .sum::<f64>()
+            / 100.0;
+        Table {
+            overall,
+            measures,
+            embedding: "mfcc-stats",
+        }
+    }
+
+    #[test]
+    fn the_first_plan_follows_the_effects_and_logs_why() {
+        let s = session();
+        let (plan, log) = initial(&s);
+        let pad = plan.elements["pad"];
+        assert_eq!(pad.reverb_db, Some(INITIAL_REVERB_DB));
+        assert_eq!(pad.spread, INITIAL_SPREAD);
+        let bass = plan.elements["bass"];
+        assert_eq!(bass.reverb_db, None);
+        assert_eq!(bass.spread, 0.0);
+        assert!(log.iter().any(|d| d.area == "arrangement"));
+        assert!(log
+            .iter()
+            .any(|d| d.area == "sound" && d.action.contains("Pad warm")));
+        assert!(log.iter().all(|d| !d.reason.is_empty()));
+    }
+
+    #[test]
+    fn the_worst_dimension_is_acted_on_and_a_failed_action_not_repeated() {
+        let s = session();
+        let (plan, _) = initial(&s);
+        let mut memory = Memory::default();
+        let mut log = Vec::new();
+        // Too little reverb in the rebuild: the sends go up.
+        let t = table("reverb", 40.0, Some(1.4), Some(0.6));
+        let Some(Step::Mix(next_plan)) = next(&s, &plan, &t, &mut memory, 1, 60.0, &mut log) else {
+            panic!("expected a mix step: {log:?}");
+        };
+        assert_eq!(
+            next_plan.elements["pad"].reverb_db,
+            Some(INITIAL_REVERB_DB + REVERB_STEP_DB)
+        );
+        // It did not help: dropped, and the same table asks for something else.
+        judge(&mut memory, t.overall, 1, &mut log);
+        assert_eq!(memory.rejected, vec!["reverb+".to_string()]);
+        assert!(next(&s, &plan, &t, &mut memory, 2, 60.0, &mut log).is_none());
+
+        // Too narrow: the spread of the wide element goes up, not the bass's.
+        let t = table("width", 50.0, Some(-10.0), Some(-18.0));
+        let Some(Step::Mix(p)) = next(&s, &plan, &t, &mut memory, 2, 60.0, &mut log) else {
+            panic!("expected a mix step");
+        };
+        assert_eq!(p.elements["pad"].spread, INITIAL_SPREAD + SPREAD_STEP);
+        assert_eq!(p.elements["bass"].spread, 0.0);
+
+        // Timbre: the worst-fitted element first, with half the time left; none without time.
+        let t = table("timbre", 30.0, None, None);
+        match next(&s, &plan, &t, &mut memory, 3, 40.0, &mut log) {
+            Some(Step::Refit {
+                elements, seconds, ..
+            }) => {
+                assert_eq!(elements[0], "bass");
+                assert_eq!(seconds, 20.0);
+            }
+            other => panic!("expected a refit: {other:?}"),
+        }
+        assert!(next(&s, &plan, &t, &mut memory, 3, 2.0, &mut log).is_none());
+    }
+}

@@ -142,20 +142,8 @@ pub fn match_bands(reference: &[f32], ours: &[f32], rate: u32) -> Vec<Band> {
     match_curve(&curve(&r, &o), rate as f32, MAX_BAND_DB)
 }
 
-/// The master chain as the session stores it.
-#[derive(Debug, Clone, Serialize)]
-pub struct MasterChain {
-    /// Matching EQ on the mid signal.
-    pub mid_eq: Vec<Band>,
-    /// Matching EQ on the side signal.
-    pub side_eq: Vec<Band>,
-    /// Gain into the limiter, dB.
-    pub gain_db: f64,
-    /// Gain after the limiter (a trim where the standard meter read over the ceiling), dB.
-    pub trim_db: f64,
-    /// The limiter.
-    pub limiter: LimiterSettings,
-}
+/// The master chain as the session stores it (the engine's, which the Console plugin plays).
+pub use auralis_engine::fx::master::MasterSettings as MasterChain;
 
 /// How close the master came to the original.
 #[derive(Debug, Clone, Serialize)]
@@ -431,5 +419,31 @@ mod tests {
             report.master_true_peak_dbtp <= tp.min(-0.1) + 0.02 && chain.limiter.ceiling_db <= -0.1,
             "{report:?}"
         );
+
+        // The engine's master chain (what the Console plugin runs) with the stored settings
+        // gives the same master, once its look-ahead is accounted for, in any block size.
+        let mut m = auralis_engine::fx::master::Master::default();
+        m.allocate(rate as f32);
+        m.set(&chain);
+        let lat = m.latency();
+        let (mut l, mut r): (Vec<f32>, Vec<f32>) =
+            mix.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
+        l.extend(std::iter::repeat_n(0.0, lat));
+        r.extend(std::iter::repeat_n(0.0, lat));
+        let mut at = 0;
+        for (i, n) in [64usize, 1000, 37, 4096].iter().cycle().enumerate() {
+            if at >= l.len() || i > 1_000_000 {
+                break;
+            }
+            let end = (at + n).min(l.len());
+            m.process(&mut l[at..end], &mut r[at..end]);
+            at = end;
+        }
+        let worst = out
+            .chunks_exact(2)
+            .zip(l[lat..].iter().zip(&r[lat..]))
+            .map(|(o, (a, b))| (o[0] - a).abs().max((o[1] - b).abs()))
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "the engine's master differs by {worst}");
     }
 }

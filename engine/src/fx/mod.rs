@@ -5,7 +5,8 @@
 //!
 //! Modules: [`eq`] (parametric and matching EQ), [`dynamics`] (compressor with sidechain,
 //! pump), [`delay`] (tempo-synced echo, chorus), [`stereo`] (gain, saturation, width, pan),
-//! [`limiter`] (true-peak brickwall); the reverb is [`crate::reverb`]. [`chain`] runs them in
+//! [`limiter`] (true-peak brickwall), [`master`] (the master bus: mid/side EQ, gain, limiter,
+//! trim); the reverb is [`crate::reverb`]. [`chain`] runs them in
 //! a console channel's order from the settings a session stores.
 
 pub mod chain;
@@ -13,6 +14,7 @@ pub mod delay;
 pub mod dynamics;
 pub mod eq;
 pub mod limiter;
+pub mod master;
 pub mod stereo;
 
 pub use chain::{Chain, ChainReverb, ChainSettings};

@@ -329,3 +329,110 @@ pub fn midi_file(notes: &[(f64, f64, u8, u8)]) -> Vec<u8> {
     smf.write_std(&mut bytes).unwrap();
     bytes
 }
+
+/// The Console's CLAP id.
+pub const CONSOLE_ID: &CStr = c"audio.auralis.console";
+
+/// Activates an effect `instance` at `rate`, feeds it `input` (and `sidechain` on its aux
+/// port, silence without one) in blocks of the given lengths with the parameter changes at
+/// each block's start, the transport playing at `tempo`; returns the stereo output.
+pub fn play_effect(
+    instance: &mut PluginInstance<Quiet>,
+    rate: f64,
+    input: [&[f32]; 2],
+    sidechain: Option<[&[f32]; 2]>,
+    blocks: &[(usize, Vec<(ClapId, f64)>)],
+    tempo: f64,
+) -> [Vec<f32>; 2] {
+    let max_block = blocks.iter().map(|b| b.0).max().unwrap_or(1) as u32;
+    let config = PluginAudioConfiguration {
+        sample_rate: rate,
+        min_frames_count: 1,
+        max_frames_count: max_block,
+    };
+    let stopped = instance
+        .activate(|_, _| (), config)
+        .unwrap_or_else(|e| panic!("activating: {e:?}"));
+    let (out, stopped) = std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut audio = stopped.start_processing().expect("start_processing");
+            let total: usize = blocks.iter().map(|b| b.0).sum();
+            let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
+            let mut in_ports = AudioPorts::with_capacity(4, 2);
+            let mut out_ports = AudioPorts::with_capacity(2, 1);
+            let n = max_block as usize;
+            let (mut il, mut ir, mut sl, mut sr) = (
+                vec![0.0f32; n],
+                vec![0.0f32; n],
+                vec![0.0f32; n],
+                vec![0.0f32; n],
+            );
+            let (mut left, mut right) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let mut events = EventBuffer::with_capacity(64);
+            let mut at = 0;
+            for (len, params) in blocks {
+                let len = *len;
+                let get = |x: &[f32], i: usize| x.get(at + i).copied().unwrap_or(0.0);
+                for i in 0..len {
+                    il[i] = get(input[0], i);
+                    ir[i] = get(input[1], i);
+                    sl[i] = sidechain.map_or(0.0, |s| get(s[0], i));
+                    sr[i] = sidechain.map_or(0.0, |s| get(s[1], i));
+                }
+                left.fill(f32::NAN);
+                right.fill(f32::NAN);
+                events.clear();
+                for &(id, v) in params {
+                    events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), v));
+                }
+                let t = transport(rate, Some((at as i64, tempo)));
+                let inputs = in_ports.with_input_buffers([
+                    AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_input_only(
+                            [
+                                InputChannel::from_buffer(&mut il[..len], false),
+                                InputChannel::from_buffer(&mut ir[..len], false),
+                            ]
+                            .into_iter(),
+                        ),
+                    },
+                    AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_input_only(
+                            [
+                                InputChannel::from_buffer(&mut sl[..len], false),
+                                InputChannel::from_buffer(&mut sr[..len], false),
+                            ]
+                            .into_iter(),
+                        ),
+                    },
+                ]);
+                let mut output = out_ports.with_output_buffers([AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_output_only(
+                        [&mut left[..len], &mut right[..len]].into_iter(),
+                    ),
+                }]);
+                audio
+                    .process(
+                        &inputs,
+                        &mut output,
+                        &InputEvents::from_buffer(&events),
+                        &mut OutputEvents::void(),
+                        None,
+                        Some(&t),
+                    )
+                    .expect("process");
+                out[0].extend_from_slice(&left[..len]);
+                out[1].extend_from_slice(&right[..len]);
+                at += len;
+            }
+            (out, audio.stop_processing())
+        })
+        .join()
+        .unwrap()
+    });
+    instance.deactivate(stopped);
+    out
+}
