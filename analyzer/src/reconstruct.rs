@@ -132,6 +132,7 @@ pub fn run(
     let mut best_index = history.as_ref().map_or(0, |h| h.best_iteration);
     let mut iterations = history.map(|h| h.iterations).unwrap_or_default();
 
+    let mut occupancy = occupancies(&best, dir);
     let elapsed = || started.elapsed().as_secs_f64();
     let budget = options.time_budget.unwrap_or(f64::INFINITY);
     // What a CONSOLE + QC round cost last time: no round starts with less time left.
@@ -168,6 +169,7 @@ pub fn run(
                 &mut memory,
                 index,
                 left - mix_cost,
+                &occupancy,
                 &mut decisions,
             ) {
                 Some(s) => s,
@@ -200,6 +202,35 @@ pub fn run(
                 candidate.stages.push(record);
                 (p, "refit")
             }
+            Step::Envelope { plan: p, element } => {
+                if let Some(i) = candidate.elements.iter().position(|e| e.name == element) {
+                    let patch = candidate.elements[i].extra.get("patch").and_then(|v| {
+                        serde_json::from_value::<auralis_engine::Patch>(v.clone()).ok()
+                    });
+                    if let Some(patch) = patch {
+                        if let Ok(mut values) = patch.values() {
+                            use auralis_engine::P;
+                            values.set(
+                                P::AmpSustain,
+                                values.get(P::AmpSustain) * brain::SUSTAIN_SCALE,
+                            );
+                            values.set(
+                                P::AmpRelease,
+                                values.get(P::AmpRelease) * brain::RELEASE_SCALE,
+                            );
+                            hands::rerender(
+                                &mut candidate,
+                                dir,
+                                i,
+                                &values,
+                                &patch.name,
+                                &format!("-{index}"),
+                            )?;
+                        }
+                    }
+                }
+                (p, "envelope")
+            }
         };
         let mix_started = Instant::now();
         candidate.stages.retain(|r| r.name != "console");
@@ -231,6 +262,9 @@ pub fn run(
             std::fs::rename(&next_mix, dir.join(MIX_FILE))
                 .map_err(|e| Error::io(dir.join(MIX_FILE), "writing (renaming into place)", e))?;
             candidate.render_mix = Some(MIX_FILE.into());
+            if step_name != "mix" {
+                occupancy = occupancies(&candidate, dir);
+            }
             best = candidate;
             best_index = index;
             plan = step_plan;
@@ -265,6 +299,33 @@ pub fn run(
     crate::report::write(&best, dir)?;
     progress.update("qc", 1.0, "done");
     Ok(best)
+}
+
+/// How much of the time each pitched element's render and stem sound.
+fn occupancies(s: &Session, dir: &Path) -> brain::Occupancy {
+    let mut out = brain::Occupancy::new();
+    for e in &s.elements {
+        if e.role == "drums" {
+            continue;
+        }
+        let (Some(render), Some(stem)) = (
+            e.extra.get("render").and_then(|r| r.as_str()),
+            e.stem.as_deref(),
+        ) else {
+            continue;
+        };
+        let (Ok((rr, ra)), Ok((sr, sa))) = (
+            crate::decode::read_stereo(&dir.join(render)),
+            crate::decode::read_stereo(&dir.join(stem)),
+        ) else {
+            continue;
+        };
+        out.insert(
+            e.name.clone(),
+            (hands::occupancy(&ra, rr), hands::occupancy(&sa, sr)),
+        );
+    }
+    out
 }
 
 /// What the loop has to write after an iteration.

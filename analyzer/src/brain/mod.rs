@@ -34,6 +34,12 @@ pub const SPREAD_STEP: f32 = 0.2;
 pub const INITIAL_SPREAD: f32 = 0.3;
 /// A stem wider than this side-to-mid ratio is wide, dB.
 pub const WIDE_STEM_DB: f64 = -20.0;
+/// A render near its full level this much more of the time than its stem (share of the
+/// frames, [`crate::hands::occupancy`]) holds its notes where the stem's die away.
+pub const OVERHANG: f64 = 0.1;
+/// One envelope decision: the amp sustain times this, the release times [`RELEASE_SCALE`].
+pub const SUSTAIN_SCALE: f32 = 0.35;
+pub const RELEASE_SCALE: f32 = 0.6;
 
 /// How CONSOLE mixes one element, beyond what it matches by itself (EQ, level, pan, width).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -87,7 +93,14 @@ pub enum Step {
         elements: Vec<String>,
         seconds: f64,
     },
+    /// The element's notes die sooner (amp sustain × [`SUSTAIN_SCALE`], release ×
+    /// [`RELEASE_SCALE`]), rendered again, then CONSOLE with the plan.
+    Envelope { plan: Plan, element: String },
 }
+
+/// How much of the time each element's render and its stem sound ([`crate::hands::occupancy`]),
+/// by element name.
+pub type Occupancy = BTreeMap<String, (f64, f64)>;
 
 fn effects_of(e: &crate::session::Element) -> Effects {
     e.extra
@@ -194,6 +207,7 @@ pub struct Memory {
 /// Decides the next round from the best plan so far and its QC table. `seconds_left` is the
 /// time budget left after the round's own mix and QC (infinite without a budget). `None`
 /// when nothing is left to try.
+#[allow(clippy::too_many_arguments)]
 pub fn next(
     session: &Session,
     best: &Plan,
@@ -201,6 +215,7 @@ pub fn next(
     memory: &mut Memory,
     iteration: usize,
     seconds_left: f64,
+    occupancy: &Occupancy,
     log: &mut Vec<Decision>,
 ) -> Option<Step> {
     for (dim, cost) in ranked(table) {
@@ -311,7 +326,45 @@ pub fn next(
                 memory.last = Some((key.into(), table.overall));
                 return Some(Step::Mix(plan));
             }
-            "timbre" | "spectral" | "kick_pattern" | "bass_pattern" => {
+            "timbre" | "spectral" | "kick_pattern" | "bass_pattern" | "energy_curve" => {
+                // First the element that sounds most more of the time than its stem: its
+                // notes ring where the stem's have died (a sustain the short fitting
+                // excerpts could not see), a wash over the whole mix.
+                if dim != "kick_pattern" && dim != "bass_pattern" {
+                    let worst = occupancy
+                        .iter()
+                        .filter(|(n, _)| {
+                            !memory
+                                .rejected
+                                .iter()
+                                .any(|k| *k == format!("envelope:{n}"))
+                        })
+                        .map(|(n, &(r, st))| (n.clone(), r, st))
+                        .filter(|(_, r, st)| r - st > OVERHANG)
+                        .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)));
+                    if let Some((name, r, st)) = worst {
+                        log.push(Decision::new(
+                            iteration,
+                            "sound",
+                            format!(
+                                "{name}: amp sustain × {SUSTAIN_SCALE}, release × {RELEASE_SCALE}"
+                            ),
+                            reason(&format!(
+                                "{name}'s render is near full level {:.0} % of the time, its stem {:.0} %",
+                                100.0 * r,
+                                100.0 * st
+                            )),
+                        ));
+                        memory.last = Some((format!("envelope:{name}"), table.overall));
+                        return Some(Step::Envelope {
+                            plan: best.clone(),
+                            element: name,
+                        });
+                    }
+                }
+                if dim == "energy_curve" {
+                    continue;
+                }
                 let key = "refit";
                 if memory.rejected.iter().any(|k| k == key) {
                     continue;
@@ -469,9 +522,11 @@ mod tests {
         let (plan, _) = initial(&s);
         let mut memory = Memory::default();
         let mut log = Vec::new();
+        let none = Occupancy::new();
         // Too little reverb in the rebuild: the sends go up.
         let t = table("reverb", 40.0, Some(1.4), Some(0.6));
-        let Some(Step::Mix(next_plan)) = next(&s, &plan, &t, &mut memory, 1, 60.0, &mut log) else {
+        let Some(Step::Mix(next_plan)) = next(&s, &plan, &t, &mut memory, 1, 60.0, &none, &mut log)
+        else {
             panic!("expected a mix step: {log:?}");
         };
         assert_eq!(
@@ -481,11 +536,11 @@ mod tests {
         // It did not help: dropped, and the same table asks for something else.
         judge(&mut memory, t.overall, 1, &mut log);
         assert_eq!(memory.rejected, vec!["reverb+".to_string()]);
-        assert!(next(&s, &plan, &t, &mut memory, 2, 60.0, &mut log).is_none());
+        assert!(next(&s, &plan, &t, &mut memory, 2, 60.0, &none, &mut log).is_none());
 
         // Too narrow: the spread of the wide element goes up, not the bass's.
         let t = table("width", 50.0, Some(-10.0), Some(-18.0));
-        let Some(Step::Mix(p)) = next(&s, &plan, &t, &mut memory, 2, 60.0, &mut log) else {
+        let Some(Step::Mix(p)) = next(&s, &plan, &t, &mut memory, 2, 60.0, &none, &mut log) else {
             panic!("expected a mix step");
         };
         assert_eq!(p.elements["pad"].spread, INITIAL_SPREAD + SPREAD_STEP);
@@ -493,7 +548,7 @@ mod tests {
 
         // Timbre: the worst-fitted element first, with half the time left; none without time.
         let t = table("timbre", 30.0, None, None);
-        match next(&s, &plan, &t, &mut memory, 3, 40.0, &mut log) {
+        match next(&s, &plan, &t, &mut memory, 3, 40.0, &none, &mut log) {
             Some(Step::Refit {
                 elements, seconds, ..
             }) => {
@@ -502,6 +557,23 @@ mod tests {
             }
             other => panic!("expected a refit: {other:?}"),
         }
-        assert!(next(&s, &plan, &t, &mut memory, 3, 2.0, &mut log).is_none());
+        assert!(next(&s, &plan, &t, &mut memory, 3, 2.0, &none, &mut log).is_none());
+
+        // An element whose render rings on where its stem has died: its envelope first.
+        let rings: Occupancy = [
+            ("pad".to_string(), (0.9, 0.5)),
+            ("bass".to_string(), (0.6, 0.55)),
+        ]
+        .into_iter()
+        .collect();
+        match next(&s, &plan, &t, &mut memory, 4, 40.0, &rings, &mut log) {
+            Some(Step::Envelope { element, .. }) => assert_eq!(element, "pad"),
+            other => panic!("expected an envelope step: {other:?}"),
+        }
+        judge(&mut memory, t.overall, 4, &mut log);
+        assert!(matches!(
+            next(&s, &plan, &t, &mut memory, 5, 40.0, &rings, &mut log),
+            Some(Step::Refit { .. })
+        ));
     }
 }

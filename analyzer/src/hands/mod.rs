@@ -103,6 +103,70 @@ pub fn write_wav(path: &Path, rate: u32, stereo: &[f32]) -> Result<()> {
     pending.commit()
 }
 
+/// Share of the 10 ms frames of interleaved stereo `audio` at `rate` within 6 dB of its loud
+/// level (the 99th percentile of the frames' levels): how much of the time the part sounds
+/// near full level — high for held notes, low for notes that die away (a piano's, a pluck's).
+pub fn occupancy(audio: &[f32], rate: u32) -> f64 {
+    let per = ((rate as usize) / 100).max(1) * 2;
+    let mut db: Vec<f64> = audio
+        .chunks(per)
+        .map(|c| {
+            let ms = c.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / c.len() as f64;
+            10.0 * ms.max(1e-20).log10()
+        })
+        .collect();
+    if db.is_empty() {
+        return 0.0;
+    }
+    let n = db.len();
+    let mut sorted = db.clone();
+    sorted.sort_by(f64::total_cmp);
+    let loud = sorted[((n - 1) as f64 * 0.99) as usize];
+    db.retain(|&d| d > loud - 6.0);
+    db.len() as f64 / n as f64
+}
+
+/// Renders element `index` again with `values` into `render/<element><suffix>.wav` (as long
+/// as its earlier render) and stores the patch; `name` names the patch.
+pub fn rerender(
+    session: &mut Session,
+    dir: &Path,
+    index: usize,
+    values: &Values,
+    name: &str,
+    suffix: &str,
+) -> Result<()> {
+    let e = &session.elements[index];
+    let (Some(midi), Some(render)) = (
+        e.midi.clone(),
+        e.extra
+            .get("render")
+            .and_then(|r| r.as_str())
+            .map(String::from),
+    ) else {
+        return Ok(());
+    };
+    let earlier = dir.join(&render);
+    let reader = hound::WavReader::open(&earlier).map_err(|err| Error::Malformed {
+        path: earlier.clone(),
+        detail: err.to_string(),
+    })?;
+    let (rate, frames) = (reader.spec().sample_rate, reader.duration() as usize);
+    drop(reader);
+    let notes = read_notes(&dir.join(&midi))?;
+    let rendered = render_part(values, &notes, rate, frames);
+    let rel = format!("{RENDER_DIR}/{}{suffix}.wav", e.name);
+    write_wav(&dir.join(&rel), rate, &rendered)?;
+    let patch = Patch::from_values(name, values);
+    let e = &mut session.elements[index];
+    e.extra.insert(
+        "patch".into(),
+        serde_json::to_value(&patch).unwrap_or_default(),
+    );
+    e.extra.insert("render".into(), json!(rel));
+    Ok(())
+}
+
 /// What one element's fit produced.
 struct Done {
     index: usize,
