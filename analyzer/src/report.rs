@@ -295,27 +295,34 @@ fn qc_section(h: &mut String, qc: &serde_json::Value) {
         );
     }
     h.push_str("</tr>\n");
-    let mut row = |name: &str, get: &dyn Fn(&serde_json::Value) -> Option<f64>| {
+    let mut row = |name: &str, score: bool, get: &dyn Fn(&serde_json::Value) -> Option<f64>| {
         let _ = write!(h, "<tr><td>{name}</td>");
         for it in its {
             match get(it) {
-                Some(v) => {
+                Some(v) if score => {
                     let _ = write!(h, "<td class=\"score\" style=\"--s:{v:.0}\">{v:.1}</td>");
+                }
+                Some(v) => {
+                    let _ = write!(h, "<td>{v:.1}</td>");
                 }
                 None => h.push_str("<td>–</td>"),
             }
         }
         h.push_str("</tr>\n");
     };
-    row("overall", &|it| it.get("overall").and_then(|v| v.as_f64()));
+    row("overall", true, &|it| {
+        it.get("overall").and_then(|v| v.as_f64())
+    });
     for spec in crate::qc::DIMENSIONS.iter() {
-        row(spec.name, &|it| {
+        row(spec.name, true, &|it| {
             it.get("dimensions")
                 .and_then(|d| d.get(spec.name))
                 .and_then(|v| v.as_f64())
         });
     }
-    row("seconds", &|it| it.get("seconds").and_then(|v| v.as_f64()));
+    row("seconds", false, &|it| {
+        it.get("seconds").and_then(|v| v.as_f64())
+    });
     h.push_str("</table>\n");
     // The overall score over the iterations.
     let hgt = 120.0;

@@ -11,8 +11,10 @@
 //! - **what to change after QC**: the dimensions are ranked by what they cost the overall
 //!   score (weight × (100 − score)); the worst one with an action left is acted on — the
 //!   reverb sends up or down towards the original's RT60, the spread up or down towards its
-//!   width, or a refit of the elements whose patches match worst, with more of the time
-//!   budget. An action that did not raise the overall score is not tried again.
+//!   width, a shorter envelope for the element whose render is near full level far more of
+//!   the time than its stem (its notes ring where the stem's die away), or a refit of the
+//!   elements whose patches match worst, with more of the time budget. An action that did
+//!   not raise the overall score is not tried again.
 //!
 //! Every decision is logged with its reason ([`Decision`], `session.json` → `decisions`).
 

@@ -171,6 +171,31 @@ fn loudness(audio: &[f32], rate: u32) -> Result<(f64, f64)> {
     Ok((l.integrated_lufs, l.true_peak_dbtp))
 }
 
+/// True peak of interleaved stereo, dBTP: each channel on its own core.
+fn true_peak_dbtp(audio: &[f32], rate: u32) -> Result<f64> {
+    let channel = |c: usize| -> Result<f64> {
+        let err = |e: ebur128::Error| crate::Error::Internal {
+            stage: "master",
+            detail: format!("{e:?}"),
+        };
+        let mut m = ebur128::EbuR128::new(1, rate, ebur128::Mode::TRUE_PEAK).map_err(err)?;
+        let mono: Vec<f32> = audio.iter().skip(c).step_by(2).copied().collect();
+        m.add_frames_f32(&mono).map_err(err)?;
+        m.true_peak(0).map_err(err)
+    };
+    let (l, r) = std::thread::scope(|s| {
+        let r = s.spawn(|| channel(1));
+        (channel(0), r.join())
+    });
+    let r = r.unwrap_or_else(|_| {
+        Err(crate::Error::Internal {
+            stage: "master",
+            detail: "the true-peak thread panicked".into(),
+        })
+    })?;
+    Ok(crate::level::amp_db(l?.max(r)))
+}
+
 /// Integrated loudness alone (without the true-peak meter's oversampling), LUFS.
 fn integrated(audio: &[f32], rate: u32) -> Result<f64> {
     let err = |e: ebur128::Error| crate::Error::Internal {
@@ -185,6 +210,18 @@ fn integrated(audio: &[f32], rate: u32) -> Result<f64> {
     } else {
         crate::level::FLOOR_DB
     })
+}
+
+/// The mean difference of the stereo sums' bands from the reference's, less its median (the
+/// spectrum's shape, whatever the level), dB.
+fn shape_error(reference: &[Vec<f64>; 2], ours: &[Vec<f64>; 2]) -> f64 {
+    let (r, o) = (sum_bands(reference), sum_bands(ours));
+    let mut d: Vec<f64> = SCORED.map(|k| r[k] - o[k]).collect();
+    let mut sorted = d.clone();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted[sorted.len() / 2];
+    d.iter_mut().for_each(|x| *x = (*x - mid).abs());
+    d.iter().sum::<f64>() / d.len() as f64
 }
 
 /// The mean band error of `audio` against `reference` (both loudness-matched already).
@@ -218,8 +255,8 @@ pub fn master(
         let o = band_spectra(mix, rate);
         (r.join().unwrap_or_else(|_| band_spectra(original, rate)), o)
     });
-    let mid_eq = match_curve(&curve(&reference[0], &ours[0]), rate as f32, MAX_BAND_DB);
-    let side_eq = match_curve(&curve(&reference[1], &ours[1]), rate as f32, MAX_BAND_DB);
+    let mut mid_eq = match_curve(&curve(&reference[0], &ours[0]), rate as f32, MAX_BAND_DB);
+    let mut side_eq = match_curve(&curve(&reference[1], &ours[1]), rate as f32, MAX_BAND_DB);
     // Mid/side EQ, the two on two threads.
     let frames = mix.len() / 2;
     let mut m: Vec<f32> = (0..frames)
@@ -239,9 +276,22 @@ pub fn master(
         scope.spawn(|| run_eq(&mid_eq, &mut m));
         run_eq(&side_eq, &mut s);
     });
-    let eqd: Vec<f32> = m.iter().zip(&s).flat_map(|(a, b)| [a + b, a - b]).collect();
+    let mut eqd: Vec<f32> = m.iter().zip(&s).flat_map(|(a, b)| [a + b, a - b]).collect();
     drop((m, s));
-    let eq_lufs = integrated(&eqd, rate)?;
+    // The EQ is kept only where it brings the spectrum's shape closer to the original's (with
+    // few FFT bins in the lowest bands, their levels are noisy and the corrections can
+    // alternate band to band); the check runs beside the loudness measurement.
+    let (eq_lufs, eq_shape) = std::thread::scope(|scope| {
+        let shape = scope.spawn(|| shape_error(&reference, &band_spectra(&eqd, rate)));
+        (integrated(&eqd, rate), shape.join())
+    });
+    let mut eq_lufs = eq_lufs?;
+    if eq_shape.is_ok_and(|e| e >= shape_error(&reference, &ours)) {
+        mid_eq.clear();
+        side_eq.clear();
+        eqd = mix.to_vec();
+        eq_lufs = integrated(&eqd, rate)?;
+    }
     let ceiling = original_tp.min(-0.1) as f32;
     let limit_at = |gain_db: f64, ceiling: f32| -> Vec<f32> {
         let mut lim = Limiter::default();
@@ -274,13 +324,15 @@ pub fn master(
     // The loudness: a gain into the limiter, corrected by what each pass measured (the
     // limiter's loss grows with the gain: the third pass, where needed, takes the secant).
     // Meanwhile the figures before mastering are taken on the other core.
-    let before = std::thread::scope(|scope| {
-        let before = scope.spawn(|| -> Result<f64> {
-            let mix_lufs = integrated(mix, rate)?;
-            let g = 10f32.powf(((target_lufs - mix_lufs) / 20.0) as f32);
-            let matched: Vec<f32> = mix.iter().map(|x| x * g).collect();
-            Ok(band_error(&reference, &matched, rate))
-        });
+    // The figures before mastering (the mix loudness-matched only), taken while a core is
+    // free: beside the first secant pass, or after the passes when none was needed.
+    let before_figures = || -> Result<f64> {
+        let mix_lufs = integrated(mix, rate)?;
+        let g = 10f32.powf(((target_lufs - mix_lufs) / 20.0) as f32);
+        let matched: Vec<f32> = mix.iter().map(|x| x * g).collect();
+        Ok(band_error(&reference, &matched, rate))
+    };
+    let before = (|| -> Result<_> {
         // The first round runs two gains at once (on the two cores), the plain estimate and
         // one dB over it, so that the second can take the secant through both.
         let mut gain_db = target_lufs - eq_lufs;
@@ -303,6 +355,7 @@ pub fn master(
             }
         }
         let mut passes = tried.len();
+        let mut before: Option<Result<f64>> = None;
         while (target_lufs - tried.last().map_or(f64::NAN, |t| t.1)).abs() > LOUDNESS_TOLERANCE_LU
             && passes < LOUDNESS_PASSES
         {
@@ -313,20 +366,35 @@ pub fn master(
                 [.., (g, l)] => g + (target_lufs - l),
                 [] => gain_db,
             };
-            out = limit(gain_db);
-            tried.push((gain_db, integrated(&out, rate)?));
+            let (pass, figures) = std::thread::scope(|inner| {
+                let figures = before.is_none().then(|| inner.spawn(before_figures));
+                let out = limit(gain_db);
+                let l = integrated(&out, rate).map(|l| (out, l));
+                (l, figures.map(|f| f.join()))
+            });
+            if let Some(f) = figures {
+                before = Some(f.unwrap_or_else(|_| {
+                    Err(crate::Error::Internal {
+                        stage: "master",
+                        detail: "the reference figures' thread panicked".into(),
+                    })
+                }));
+            }
+            let (o, l) = pass?;
+            out = o;
+            tried.push((gain_db, l));
             passes += 1;
         }
-        let before = before.join().unwrap_or_else(|_| {
-            Err(crate::Error::Internal {
-                stage: "master",
-                detail: "the reference figures' thread panicked".into(),
-            })
-        })?;
-        Ok::<_, crate::Error>((out, gain_db_of(&tried), before, passes))
-    });
-    let (mut out, gain_db, band_error_before_db, mut limiter_passes) = before?;
-    let (mut master_lufs, mut master_tp) = loudness(&out, rate)?;
+        let before = match before {
+            Some(b) => b?,
+            None => before_figures()?,
+        };
+        let last_lufs = tried.last().map_or(f64::NAN, |t| t.1);
+        Ok((out, gain_db_of(&tried), before, passes, last_lufs))
+    })();
+    // The last pass measured the kept output's loudness; only its true peak is left.
+    let (mut out, gain_db, band_error_before_db, mut limiter_passes, mut master_lufs) = before?;
+    let mut master_tp = true_peak_dbtp(&out, rate)?;
     // The standard meter (BS.1770's interpolator, not ours) can read a little over the
     // ceiling. A little (up to 0.05 dB) is taken off by a plain gain, which costs as much
     // loudness and nothing else; more, and the limiter runs again with its ceiling lowered by
