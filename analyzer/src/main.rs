@@ -465,7 +465,19 @@ fn run(cli: Cli) -> Result<(), Error> {
                 && session::read(&out.join(session::SESSION_FILE))
                     .is_ok_and(|s| s.elements.iter().any(|e| e.extra.contains_key("render")));
             let session = if resumable {
-                session::read(&out.join(session::SESSION_FILE))?
+                let s = session::read(&out.join(session::SESSION_FILE))?;
+                // A track given with --resume must be the one the session was made from.
+                if track.exists() && frontend::sha256_file(&track)? != s.source.sha256 {
+                    return Err(Error::BadTruth {
+                        path: out.join(session::SESSION_FILE),
+                        detail: format!(
+                            "cannot resume: the session was made from {}, not from {}",
+                            s.source.path,
+                            track.display()
+                        ),
+                    });
+                }
+                s
             } else {
                 if resume && progress != ProgressMode::Json {
                     eprintln!(

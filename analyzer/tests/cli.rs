@@ -338,6 +338,22 @@ fn reconstruct_fits_and_renders_every_element() {
         "the resumed session is the same song"
     );
     check_loop(&resumed, &out, 3);
+
+    // Resuming with another track is refused, and the session is left as it was.
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tone_l440_r660.flac");
+    let o = bin()
+        .arg("reconstruct")
+        .arg(&other)
+        .args(["--progress", "none", "--resume", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot resume"), "{err}");
+    let after: Session =
+        serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
+    assert_eq!(after.qc, resumed.qc);
 }
 
 /// The loop's record: every iteration scored on the twelve dimensions, the best one is what
