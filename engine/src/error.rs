@@ -1,5 +1,5 @@
-//! Errors of the engine crate. Only loading patches can fail; audio processing never returns
-//! an error (everything it reads was validated before).
+//! Errors of the engine crate. Only loading patches and resampling (off the audio thread) can
+//! fail; audio processing never returns an error (everything it reads was validated before).
 
 /// What went wrong reading a patch.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -36,6 +36,9 @@ pub enum Error {
         /// The newest format this engine reads.
         newest: u32,
     },
+    /// The resampler could not be built or run.
+    #[error("resampling: {0}")]
+    Resample(String),
 }
 
 /// Result of the engine's fallible calls.

@@ -25,6 +25,7 @@ pub mod fx;
 pub mod params;
 pub mod patch;
 pub mod render;
+pub mod resample;
 pub mod reverb;
 pub mod smf;
 pub mod synth;

@@ -6,15 +6,19 @@
 //! - [`console::Console`]: runs an element's insert chain or the master chain of a session,
 //!   fitted by the analyzer's CONSOLE stage, with a sidechain input for the pump.
 //!
-//! The A/B plugin joins this binary later.
+//! - [`ab::Ab`]: on the master bus, switches between the mix and the session's original,
+//!   played in time with the host and matched in loudness.
 
+pub mod ab;
 pub mod console;
 pub mod instrument;
+pub mod loader;
 
 use nice_plug::prelude::*;
 
+pub use ab::Ab;
 pub use console::Console;
 pub use instrument::Instrument;
 
-nice_export_clap!(Instrument, Console);
-nice_export_vst3!(Instrument, Console);
+nice_export_clap!(Instrument, Console, Ab);
+nice_export_vst3!(Instrument, Console, Ab);

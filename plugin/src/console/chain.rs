@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use auralis_engine::fx::master::{Master, MasterSettings};
 use auralis_engine::fx::{Chain, ChainSettings};
 
-use crate::instrument::part::{SessionRef, SCHEMA};
+use crate::instrument::part::{find_element, read_session, SessionRef};
 
 /// The element name that chooses the master chain.
 pub const MASTER: &str = "master";
@@ -63,18 +63,7 @@ impl Loaded {
 
     /// Loads the chain `source` names, allocated at `rate`.
     pub fn load(source: &SessionRef, rate: f32) -> Result<Self, String> {
-        let file = source.session_file();
-        let stamp = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("{}: reading the session: {e}", file.display()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a valid session: {e}", file.display()))?;
-        if doc.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
-            return Err(format!(
-                "{}: not an AURALIS session ({SCHEMA})",
-                file.display()
-            ));
-        }
+        let (file, doc, stamp) = read_session(source)?;
         let bpm = doc
             .get("tempo")
             .and_then(|t| t.get("bpm"))
@@ -97,16 +86,7 @@ impl Loaded {
             m.set(&settings);
             Processor::Master(m)
         } else {
-            let element = doc
-                .get("elements")
-                .and_then(|e| e.as_array())
-                .and_then(|list| {
-                    list.iter()
-                        .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(&source.element))
-                })
-                .ok_or_else(|| {
-                    format!("{}: no element named {:?}", file.display(), source.element)
-                })?;
+            let element = find_element(&file, &doc, &source.element)?;
             let chain = element.get("mix_chain").ok_or_else(|| {
                 format!(
                     "{}: element {:?} has no mix chain (run `auralis reconstruct`)",
@@ -129,5 +109,23 @@ impl Loaded {
             bpm,
             stamps: vec![(file, stamp)],
         })
+    }
+}
+
+impl crate::loader::Loadable for Loaded {
+    fn load(source: &SessionRef, rate: f32) -> Result<Self, String> {
+        Loaded::load(source, rate)
+    }
+
+    fn empty(rate: f32) -> Self {
+        Loaded::through(rate)
+    }
+
+    fn rate(&self) -> f32 {
+        self.rate
+    }
+
+    fn stamps(&self) -> crate::loader::Stamps {
+        self.stamps.clone()
     }
 }

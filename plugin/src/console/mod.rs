@@ -13,7 +13,6 @@
 //!   the host as latency.
 
 pub mod chain;
-pub mod loader;
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
@@ -21,8 +20,8 @@ use std::sync::{Arc, RwLock};
 use nice_plug::prelude::*;
 
 use crate::instrument::part::SessionRef;
+use crate::loader::{Loader, Shared};
 use chain::{Loaded, Processor};
-use loader::{Loader, Shared};
 
 /// The parameters.
 #[derive(Params)]
@@ -71,8 +70,8 @@ impl Default for ConsoleParams {
 /// The plugin.
 pub struct Console {
     params: Arc<ConsoleParams>,
-    shared: Arc<Shared>,
-    _loader: Loader,
+    shared: Arc<Shared<Loaded>>,
+    _loader: Loader<Loaded>,
     loaded: Box<Loaded>,
     rate: f32,
     tempo: f32,
@@ -83,7 +82,7 @@ impl Default for Console {
         let params = Arc::new(ConsoleParams::default());
         let shared = Arc::new(Shared::new(params.session.clone()));
         Self {
-            _loader: Loader::start(shared.clone()),
+            _loader: Loader::start(shared.clone(), "auralis-console-loader"),
             shared,
             loaded: Box::new(Loaded::through(0.0)),
             rate: 0.0,
@@ -97,27 +96,13 @@ impl Console {
     /// Takes a chain the loader left, if the slot is free this instant; returns whether the
     /// latency changed.
     fn take_incoming(&mut self) -> bool {
-        let shared = self.shared.clone();
-        let mut slot = match shared.slot.try_lock() {
-            Ok(slot) => slot,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return false,
-        };
-        if slot.retired.is_some() {
-            return false;
-        }
-        let Some(new) = slot.incoming.take() else {
-            return false;
-        };
-        if new.rate != self.rate {
-            slot.retired = Some(new);
-            return false;
-        }
         let before = self.loaded.latency();
-        let old = std::mem::replace(&mut self.loaded, new);
-        slot.retired = Some(old);
-        self.tempo = 0.0;
-        self.loaded.latency() != before
+        let shared = self.shared.clone();
+        let came = shared.exchange(self.rate, |new| std::mem::replace(&mut self.loaded, new));
+        if came {
+            self.tempo = 0.0;
+        }
+        came && self.loaded.latency() != before
     }
 }
 

@@ -10,7 +10,6 @@
 //!   playing from zero at the session's rate gives the analyzer's `render/<element>.wav`
 //!   sample for sample.
 
-pub mod loader;
 pub mod params;
 pub mod part;
 pub mod player;
@@ -22,7 +21,7 @@ use auralis_engine::voice::CONTROL_PERIOD;
 use auralis_engine::{Event, EventKind, Synth, Values};
 use nice_plug::prelude::*;
 
-use loader::{Loader, Shared};
+use crate::loader::{Loader, Shared};
 use params::{InstrumentParams, Moves, Source, MOVED};
 use part::Part;
 use player::{HostTime, Motion, Player};
@@ -33,8 +32,8 @@ const EVENT_CAPACITY: usize = 4096;
 /// The plugin.
 pub struct Instrument {
     params: Arc<InstrumentParams>,
-    shared: Arc<Shared>,
-    _loader: Loader,
+    shared: Arc<Shared<Part>>,
+    _loader: Loader<Part>,
     synth: Synth,
     part: Box<Part>,
     player: Player,
@@ -53,7 +52,7 @@ impl Default for Instrument {
         let params = Arc::new(InstrumentParams::default());
         let shared = Arc::new(Shared::new(params.session.clone()));
         Self {
-            _loader: Loader::start(shared.clone()),
+            _loader: Loader::start(shared.clone(), "auralis-instrument-loader"),
             shared,
             synth: Synth::new(Values::default()),
             part: Box::new(Part::empty(0.0)),
@@ -88,33 +87,19 @@ impl Instrument {
     /// Takes a part the loader left, if the slot is free this instant.
     fn take_incoming(&mut self) {
         let shared = self.shared.clone();
-        let mut slot = match shared.slot.try_lock() {
-            Ok(slot) => slot,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return,
-        };
-        if slot.retired.is_some() || slot.incoming.is_none() {
-            return;
-        }
-        let Some(new) = slot.incoming.take() else {
-            return;
-        };
-        if new.rate != self.rate {
-            // Made for another rate: the loader will make it again.
-            slot.retired = Some(new);
-            return;
-        }
-        let events = &mut self.session_events;
-        self.player.block(
-            &self.part,
-            &HostTime::default(),
-            player::Sync::Track,
-            1.0,
-            1,
-            &mut |t, k| push(events, t, k),
-        );
-        let old = self.install(new);
-        slot.retired = Some(old);
+        shared.exchange(self.rate, |new| {
+            // Releases what the player holds of the old part.
+            let events = &mut self.session_events;
+            self.player.block(
+                &self.part,
+                &HostTime::default(),
+                player::Sync::Track,
+                1.0,
+                1,
+                &mut |t, k| push(events, t, k),
+            );
+            self.install(new)
+        });
     }
 
     /// Applies the parameter moves that changed since the last block (smoothed by the engine).

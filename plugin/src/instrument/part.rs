@@ -85,45 +85,10 @@ impl Part {
 
     /// Loads `source` for playing at `rate`. Errors name the file and the problem.
     pub fn load(source: &SessionRef, rate: f32) -> Result<Self, String> {
-        let file = source.session_file();
+        let (file, doc, stamp) = read_session(source)?;
         let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        // Times before contents: a file replaced in between is seen as changed next time.
-        let mut stamps = vec![(file.clone(), modified(&file))];
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("{}: cannot read the session: {e}", file.display()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a session (invalid JSON: {e})", file.display()))?;
-        let schema = doc.get("schema").and_then(|s| s.as_str()).unwrap_or("");
-        if schema != SCHEMA {
-            return Err(format!(
-                "{}: session schema {schema:?}, this plugin reads {SCHEMA:?}",
-                file.display()
-            ));
-        }
-        let elements = doc
-            .get("elements")
-            .and_then(|e| e.as_array())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let Some(element) = elements
-            .iter()
-            .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(&source.element))
-        else {
-            let names: Vec<&str> = elements
-                .iter()
-                .filter_map(|e| e.get("name").and_then(|n| n.as_str()))
-                .collect();
-            return Err(format!(
-                "{}: no element {:?} (the session has: {})",
-                file.display(),
-                source.element,
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ));
-        };
+        let mut stamps = vec![(file.clone(), stamp)];
+        let element = find_element(&file, &doc, &source.element)?;
         let patch: Patch =
             serde_json::from_value(element.get("patch").cloned().ok_or_else(|| {
                 format!(
@@ -182,6 +147,77 @@ impl Part {
     }
 }
 
+/// Reads and checks the `session.json` `source` names: its path, the document, and its
+/// modification time taken before reading (a file replaced in between is seen as changed the
+/// next time the loader looks). Errors name the file and the problem.
+pub fn read_session(
+    source: &SessionRef,
+) -> Result<(PathBuf, serde_json::Value, Option<SystemTime>), String> {
+    let file = source.session_file();
+    let stamp = modified(&file);
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("{}: cannot read the session: {e}", file.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a session (invalid JSON: {e})", file.display()))?;
+    let schema = doc.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    if schema != SCHEMA {
+        return Err(format!(
+            "{}: session schema {schema:?}, this plugin reads {SCHEMA:?}",
+            file.display()
+        ));
+    }
+    Ok((file, doc, stamp))
+}
+
+/// The element called `name` in a session document; the error lists the names it has.
+pub fn find_element<'a>(
+    file: &Path,
+    doc: &'a serde_json::Value,
+    name: &str,
+) -> Result<&'a serde_json::Value, String> {
+    let elements = doc
+        .get("elements")
+        .and_then(|e| e.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    elements
+        .iter()
+        .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(name))
+        .ok_or_else(|| {
+            let names: Vec<&str> = elements
+                .iter()
+                .filter_map(|e| e.get("name").and_then(|n| n.as_str()))
+                .collect();
+            format!(
+                "{}: no element {name:?} (the session has: {})",
+                file.display(),
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
+}
+
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl crate::loader::Loadable for Part {
+    fn load(source: &SessionRef, rate: f32) -> Result<Self, String> {
+        Part::load(source, rate)
+    }
+
+    fn empty(rate: f32) -> Self {
+        Part::empty(rate)
+    }
+
+    fn rate(&self) -> f32 {
+        self.rate
+    }
+
+    fn stamps(&self) -> crate::loader::Stamps {
+        self.stamps.clone()
+    }
 }

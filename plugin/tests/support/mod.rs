@@ -110,26 +110,66 @@ pub struct Block {
 }
 
 fn transport(rate: f64, t: Option<(i64, f64)>) -> TransportEvent {
-    let (pos, tempo) = t.unwrap_or((0, 120.0));
-    let seconds = pos as f64 / rate;
+    match t {
+        Some((pos, tempo)) => transport_at(
+            rate,
+            &HostTransport {
+                pos,
+                tempo,
+                playing: true,
+                looping: None,
+            },
+        ),
+        None => transport_at(
+            rate,
+            &HostTransport {
+                pos: 0,
+                tempo: 120.0,
+                playing: false,
+                looping: None,
+            },
+        ),
+    }
+}
+
+/// The host's transport at the start of a block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostTransport {
+    /// Position, samples.
+    pub pos: i64,
+    /// Tempo, BPM.
+    pub tempo: f64,
+    /// Whether it plays.
+    pub playing: bool,
+    /// The active loop, samples `[start, end)`.
+    pub looping: Option<(i64, i64)>,
+}
+
+fn transport_at(rate: f64, t: &HostTransport) -> TransportEvent {
+    let seconds = t.pos as f64 / rate;
+    let beats = |samples: i64| samples as f64 / rate * t.tempo / 60.0;
     let mut flags = TransportFlags::HAS_TEMPO
         | TransportFlags::HAS_BEATS_TIMELINE
         | TransportFlags::HAS_SECONDS_TIMELINE
         | TransportFlags::HAS_TIME_SIGNATURE;
-    if t.is_some() {
+    if t.playing {
         flags |= TransportFlags::IS_PLAYING;
+    }
+    let (ls, le) = t.looping.unwrap_or((0, 0));
+    if t.looping.is_some() {
+        flags |= TransportFlags::IS_LOOP_ACTIVE;
     }
     TransportEvent {
         header: EventHeader::new_core(0, EventFlags::empty()),
         flags,
-        song_pos_beats: BeatTime::from_float(seconds * tempo / 60.0),
+        song_pos_beats: BeatTime::from_float(seconds * t.tempo / 60.0),
         song_pos_seconds: SecondsTime::from_float(seconds),
-        tempo,
+        tempo: t.tempo,
         tempo_inc: 0.0,
-        loop_start_beats: BeatTime::from_float(0.0),
-        loop_end_beats: BeatTime::from_float(0.0),
-        loop_start_seconds: SecondsTime::from_float(0.0),
-        loop_end_seconds: SecondsTime::from_float(0.0),
+        loop_start_beats: BeatTime::from_float(beats(ls)),
+        loop_end_beats: BeatTime::from_float(beats(le)),
+        loop_start_seconds: SecondsTime::from_float(ls as f64 / rate),
+        loop_end_seconds: SecondsTime::from_float(le as f64 / rate),
         bar_start: BeatTime::from_float(0.0),
         bar_number: 0,
         time_signature_numerator: 4,
@@ -344,7 +384,49 @@ pub fn play_effect(
     blocks: &[(usize, Vec<(ClapId, f64)>)],
     tempo: f64,
 ) -> [Vec<f32>; 2] {
-    let max_block = blocks.iter().map(|b| b.0).max().unwrap_or(1) as u32;
+    let mut at = 0i64;
+    let blocks: Vec<EffectBlock> = blocks
+        .iter()
+        .map(|(len, params)| {
+            let b = EffectBlock {
+                len: *len,
+                params: params.clone(),
+                transport: HostTransport {
+                    pos: at,
+                    tempo,
+                    playing: true,
+                    looping: None,
+                },
+            };
+            at += *len as i64;
+            b
+        })
+        .collect();
+    run_effect(instance, rate, input, true, sidechain, &blocks, &mut |_| {})
+}
+
+/// One block for an effect: its length, the parameter changes at its start, the transport.
+#[derive(Debug, Clone)]
+pub struct EffectBlock {
+    pub len: usize,
+    pub params: Vec<(ClapId, f64)>,
+    pub transport: HostTransport,
+}
+
+/// Activates an effect `instance` at `rate` and plays `blocks`, the input (and, with `aux`,
+/// `sidechain` on the aux port, silence without one) read on from block to block whatever the
+/// transport says; calls `before(i)` on the audio thread before block `i`; returns the stereo
+/// output.
+pub fn run_effect(
+    instance: &mut PluginInstance<Quiet>,
+    rate: f64,
+    input: [&[f32]; 2],
+    aux: bool,
+    sidechain: Option<[&[f32]; 2]>,
+    blocks: &[EffectBlock],
+    before: &mut (dyn FnMut(usize) + Send),
+) -> [Vec<f32>; 2] {
+    let max_block = blocks.iter().map(|b| b.len).max().unwrap_or(1) as u32;
     let config = PluginAudioConfiguration {
         sample_rate: rate,
         min_frames_count: 1,
@@ -356,7 +438,7 @@ pub fn play_effect(
     let (out, stopped) = std::thread::scope(|s| {
         s.spawn(move || {
             let mut audio = stopped.start_processing().expect("start_processing");
-            let total: usize = blocks.iter().map(|b| b.0).sum();
+            let total: usize = blocks.iter().map(|b| b.len).sum();
             let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
             let mut in_ports = AudioPorts::with_capacity(4, 2);
             let mut out_ports = AudioPorts::with_capacity(2, 1);
@@ -370,8 +452,9 @@ pub fn play_effect(
             let (mut left, mut right) = (vec![0.0f32; n], vec![0.0f32; n]);
             let mut events = EventBuffer::with_capacity(64);
             let mut at = 0;
-            for (len, params) in blocks {
-                let len = *len;
+            for (k, block) in blocks.iter().enumerate() {
+                before(k);
+                let len = block.len;
                 let get = |x: &[f32], i: usize| x.get(at + i).copied().unwrap_or(0.0);
                 for i in 0..len {
                     il[i] = get(input[0], i);
@@ -382,22 +465,22 @@ pub fn play_effect(
                 left.fill(f32::NAN);
                 right.fill(f32::NAN);
                 events.clear();
-                for &(id, v) in params {
+                for &(id, v) in &block.params {
                     events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), v));
                 }
-                let t = transport(rate, Some((at as i64, tempo)));
-                let inputs = in_ports.with_input_buffers([
-                    AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_input_only(
-                            [
-                                InputChannel::from_buffer(&mut il[..len], false),
-                                InputChannel::from_buffer(&mut ir[..len], false),
-                            ]
-                            .into_iter(),
-                        ),
-                    },
-                    AudioPortBuffer {
+                let t = transport_at(rate, &block.transport);
+                let mut buffers = vec![AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_input_only(
+                        [
+                            InputChannel::from_buffer(&mut il[..len], false),
+                            InputChannel::from_buffer(&mut ir[..len], false),
+                        ]
+                        .into_iter(),
+                    ),
+                }];
+                if aux {
+                    buffers.push(AudioPortBuffer {
                         latency: 0,
                         channels: AudioPortBufferType::f32_input_only(
                             [
@@ -406,8 +489,9 @@ pub fn play_effect(
                             ]
                             .into_iter(),
                         ),
-                    },
-                ]);
+                    });
+                }
+                let inputs = in_ports.with_input_buffers(buffers);
                 let mut output = out_ports.with_output_buffers([AudioPortBuffer {
                     latency: 0,
                     channels: AudioPortBufferType::f32_output_only(
