@@ -14,6 +14,7 @@ pub mod effects;
 pub mod elements;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod frontend;
 pub mod hands;
 pub mod harmony;

@@ -25,6 +25,14 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ExportFormat {
+    /// DAWproject (Bitwig Studio, Studio One, Cubase).
+    Dawproject,
+    /// REAPER project.
+    Rpp,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum ProgressMode {
     /// Progress bars on the terminal (hidden when stderr is not a terminal).
     Bar,
@@ -161,6 +169,19 @@ enum Command {
     Report {
         /// Session folder.
         session: PathBuf,
+    },
+    /// Write the session as a DAW project: a track per element with its MIDI clip, the AURALIS
+    /// Instrument and Console, the original on a muted reference track, the master chain and
+    /// the A/B on the master, the tempo map, meter and sections.
+    Export {
+        /// Session folder.
+        session: PathBuf,
+        /// Project format (default: from the output's extension, .dawproject or .rpp).
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Project file to write.
+        #[arg(short, long)]
+        out: PathBuf,
     },
     /// Write the embedded demo song as a WAV file.
     Demo {
@@ -719,6 +740,44 @@ fn run(cli: Cli) -> Result<(), Error> {
             let s = session::read(&dir.join(session::SESSION_FILE))?;
             let path = auralis::report::write(&s, &dir)?;
             eprintln!("{} written", path.display());
+            Ok(())
+        }
+        Command::Export {
+            session: dir,
+            format,
+            out,
+        } => {
+            use auralis::export::{self, Format};
+            let ext = out
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            let format =
+                match (format, ext.as_deref()) {
+                    (Some(ExportFormat::Dawproject), _) | (None, Some("dawproject")) => {
+                        Format::DawProject
+                    }
+                    (Some(ExportFormat::Rpp), _) | (None, Some("rpp")) => Format::Rpp,
+                    (None, _) => return Err(Error::BadTruth {
+                        path: out,
+                        detail:
+                            "give --format dawproject or rpp (or name the file .dawproject or .rpp)"
+                                .into(),
+                    }),
+                };
+            let project = export::Project::from_session(&dir)?;
+            export::write(&project, format, &out)?;
+            eprintln!(
+                "{} written: {} element tracks, {} notes, {} tempo points{}",
+                out.display(),
+                project.tracks.len(),
+                project.tracks.iter().map(|t| t.notes.len()).sum::<usize>(),
+                project.tempos.len(),
+                if project.reference.is_some() {
+                    ", the original on a muted reference track"
+                } else {
+                    ""
+                }
+            );
             Ok(())
         }
         Command::Demo { out } => {

@@ -247,6 +247,7 @@ fn reconstruct_fits_and_renders_every_element() {
     let session: Session = serde_json::from_str(&text).unwrap();
     check_loop(&session, &out, 2);
     check_report(&out);
+    check_export(&out, &session);
     assert!(!session.elements.is_empty());
     assert!(session.stages.iter().any(|s| s.name == "fit"));
     for e in &session.elements {
@@ -354,6 +355,226 @@ fn reconstruct_fits_and_renders_every_element() {
     let after: Session =
         serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
     assert_eq!(after.qc, resumed.qc);
+}
+
+/// Runs `auralis export` and returns the project file.
+fn export(out: &Path, file: &str, format: Option<&str>) -> (PathBuf, Output) {
+    let path = out.parent().unwrap().join(file);
+    let mut c = bin();
+    c.arg("export").arg(out);
+    if let Some(f) = format {
+        c.args(["--format", f]);
+    }
+    let o = c.arg("-o").arg(&path).output().unwrap();
+    (path, o)
+}
+
+/// Checks a plugin state the export wrote: nice-plug's framing, the session folder and the
+/// element it names.
+fn check_state(bytes: &[u8], out: &Path, element: &str) -> serde_json::Value {
+    let json = auralis::export::state_json(bytes).expect("a plugin state");
+    let session: serde_json::Value =
+        serde_json::from_str(json["fields"]["session"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        Path::new(session["path"].as_str().unwrap()),
+        std::fs::canonicalize(out).unwrap()
+    );
+    assert_eq!(session["element"], element);
+    json
+}
+
+/// The DAW projects: the DAWproject validates against its published schema and holds every
+/// note, plugin and state; the RPP parses back with every note at its time in the original
+/// (through the exported tempo map), the plugins' states, the muted reference.
+fn check_export(out: &Path, session: &Session) {
+    let notes: Vec<(String, Vec<auralis_engine::smf::ReadNote>)> = session
+        .elements
+        .iter()
+        .map(|e| {
+            let bytes = std::fs::read(out.join(e.midi.as_ref().unwrap())).unwrap();
+            (
+                e.name.clone(),
+                auralis_engine::smf::read_notes(&bytes).unwrap(),
+            )
+        })
+        .collect();
+    let total: usize = notes.iter().map(|n| n.1.len()).sum();
+    assert!(total > 0);
+
+    // DAWproject.
+    let (path, o) = export(out, "rebuild.dawproject", None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut read = |name: &str| -> Vec<u8> {
+        let mut f = zip
+            .by_name(name)
+            .unwrap_or_else(|_| panic!("{name} not in the project"));
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut v).unwrap();
+        v
+    };
+    let project = String::from_utf8(read("project.xml")).unwrap();
+    let metadata = read("metadata.xml");
+    assert_eq!(project.matches("<Note ").count(), total);
+    // An Instrument and a Console per element, the master's Console and A/B.
+    let n = session.elements.len();
+    assert_eq!(project.matches("<ClapPlugin ").count(), 2 * n + 2);
+    assert_eq!(project.matches("deviceID=\"audio.auralis.ab\"").count(), 1);
+    assert!(project.contains("<TempoAutomation") && project.contains("contentType=\"audio\""));
+    for e in &session.elements {
+        let state = read(&format!("plugins/{}-instrument.clap-state", e.name));
+        let json = check_state(&state, out, &e.name);
+        assert_eq!(json["params"]["source"]["string"], "host", "plays the clip");
+        check_state(
+            &read(&format!("plugins/{}-console.clap-state", e.name)),
+            out,
+            &e.name,
+        );
+    }
+    check_state(&read("plugins/master-ab.clap-state"), out, "original");
+    check_state(&read("plugins/master-console.clap-state"), out, "master");
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dawproject");
+    let xmllint = ["/usr/bin/xmllint", "/usr/local/bin/xmllint"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    match xmllint {
+        Some(x) => {
+            for (doc, schema) in [
+                (project.as_bytes(), "Project.xsd"),
+                (&metadata[..], "MetaData.xsd"),
+            ] {
+                let file = out.parent().unwrap().join(format!("check-{schema}.xml"));
+                std::fs::write(&file, doc).unwrap();
+                let v = Command::new(x)
+                    .args(["--noout", "--schema"])
+                    .arg(schemas.join(schema))
+                    .arg(&file)
+                    .output()
+                    .unwrap();
+                assert!(
+                    v.status.success(),
+                    "{schema}: {}",
+                    String::from_utf8_lossy(&v.stderr)
+                );
+            }
+        }
+        None => {
+            assert!(
+                std::env::var_os("AURALIS_REQUIRE_XMLLINT").is_none(),
+                "AURALIS_REQUIRE_XMLLINT is set but xmllint is not installed"
+            );
+            eprintln!("xmllint not installed: the DAWproject was not validated");
+        }
+    }
+
+    // RPP, parsed back.
+    let (path, o) = export(out, "rebuild.rpp", Some("rpp"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rpp = auralis::export::rpp::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(rpp.name, "REAPER_PROJECT");
+    let tempo: f64 = rpp.line("TEMPO").unwrap()[0].parse().unwrap();
+    // The tempo map: (seconds, bpm) points, square.
+    let mut points: Vec<(f64, f64)> = rpp
+        .blocks("TEMPOENVEX")
+        .flat_map(|b| b.lines.iter())
+        .filter(|l| l[0] == "PT")
+        .map(|l| (l[1].parse().unwrap(), l[2].parse().unwrap()))
+        .collect();
+    if points.is_empty() {
+        points.push((0.0, tempo));
+    }
+    let seconds_at = |tick: u64| -> f64 {
+        let (mut t, mut k) = (points[0].0, 0.0f64);
+        for w in points.windows(2) {
+            let span = (w[1].0 - w[0].0) * w[0].1 / 60.0 * 960.0;
+            if k + span > tick as f64 {
+                break;
+            }
+            k += span;
+            t = w[1].0;
+        }
+        let i = points.iter().rposition(|p| p.0 <= t + 1e-12).unwrap();
+        t + (tick as f64 - k) / 960.0 * 60.0 / points[i].1
+    };
+    let tracks: Vec<_> = rpp.blocks("TRACK").collect();
+    assert_eq!(
+        tracks.len(),
+        n + 1,
+        "an element track each and the reference"
+    );
+    let mut worst = 0.0f64;
+    for (name, want) in &notes {
+        let t = tracks
+            .iter()
+            .find(|t| t.line("NAME").unwrap()[0] == *name)
+            .unwrap_or_else(|| panic!("no track {name}"));
+        let fx = t.blocks("FXCHAIN").next().unwrap();
+        let claps: Vec<_> = fx.blocks("CLAP").collect();
+        assert_eq!(claps[0].args[1], "audio.auralis.instrument");
+        assert_eq!(claps[1].args[1], "audio.auralis.console");
+        let state: String = claps[0]
+            .blocks("STATE")
+            .next()
+            .unwrap()
+            .lines
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        check_state(&auralis::export::rpp::unbase64(&state).unwrap(), out, name);
+        let source = t
+            .blocks("ITEM")
+            .next()
+            .unwrap()
+            .blocks("SOURCE")
+            .next()
+            .unwrap();
+        assert_eq!(source.args, ["MIDI"]);
+        let mut tick = 0u64;
+        let mut starts = Vec::new();
+        for l in source.lines.iter().filter(|l| l[0] == "E") {
+            tick += l[1].parse::<u64>().unwrap();
+            let status = u8::from_str_radix(&l[2], 16).unwrap();
+            if status & 0xf0 == 0x90 {
+                starts.push(seconds_at(tick));
+            }
+        }
+        assert_eq!(starts.len(), want.len(), "{name}");
+        let mut want: Vec<f64> = want.iter().map(|w| w.start_s).collect();
+        want.sort_by(f64::total_cmp);
+        starts.sort_by(f64::total_cmp);
+        for (a, b) in starts.iter().zip(&want) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    assert!(worst < 0.001, "a note {:.2} ms from its time", worst * 1e3);
+    let reference = tracks.last().unwrap();
+    assert_eq!(reference.line("MUTESOLO").unwrap()[0], "1");
+    let file = &reference
+        .blocks("ITEM")
+        .next()
+        .unwrap()
+        .blocks("SOURCE")
+        .next()
+        .unwrap();
+    assert!(Path::new(&file.line("FILE").unwrap()[0]).is_file());
+    let master = rpp.blocks("MASTERFXLIST").next().expect("master FX");
+    let ids: Vec<&str> = master.blocks("CLAP").map(|c| c.args[1].as_str()).collect();
+    assert_eq!(ids, ["audio.auralis.console", "audio.auralis.ab"]);
+
+    // Bad input: one clear error, nothing written.
+    let (path, o) = export(out, "rebuild.txt", None);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--format"));
+    assert!(!path.exists());
+    let (path, o) = export(&out.join("render"), "nothing.rpp", None);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("session.json"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!path.exists());
 }
 
 /// The loop's record: every iteration scored on the twelve dimensions, the best one is what

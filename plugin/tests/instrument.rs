@@ -420,4 +420,63 @@ fn an_analyzer_session_plays_sample_for_sample_as_the_analyzers_render() {
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} elements rendered");
+
+    // The DAW project `auralis export` writes loads into the plugins: every state it holds
+    // is accepted as it is and names what it should.
+    let project = dir.join("project.dawproject");
+    let out = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "auralis-analyzer",
+            "--bin",
+            "auralis",
+            "--",
+        ])
+        .arg("export")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&project)
+        .output()
+        .expect("running auralis export");
+    assert!(
+        out.status.success(),
+        "auralis export failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&project).unwrap()).unwrap();
+    let names: Vec<String> = zip.file_names().map(String::from).collect();
+    let mut loaded = 0;
+    for name in names.iter().filter(|n| n.ends_with(".clap-state")) {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut bytes).unwrap();
+        let id = if name.ends_with("-instrument.clap-state") {
+            INSTRUMENT_ID
+        } else if name.ends_with("-console.clap-state") {
+            CONSOLE_ID
+        } else {
+            c"audio.auralis.ab"
+        };
+        let mut plugin = instance(&entry, id);
+        load(&mut plugin, &bytes);
+        let saved = state_json(&save(&mut plugin));
+        let written = state_json(&bytes);
+        let session_of = |j: &serde_json::Value| -> serde_json::Value {
+            serde_json::from_str(j["fields"]["session"].as_str().unwrap()).unwrap()
+        };
+        assert_eq!(session_of(&saved), session_of(&written), "{name}");
+        if id == INSTRUMENT_ID {
+            assert_eq!(
+                saved["params"]["source"],
+                serde_json::json!({"string": "host"})
+            );
+        }
+        loaded += 1;
+    }
+    assert_eq!(
+        loaded,
+        2 * session["elements"].as_array().unwrap().len() + 2
+    );
 }
