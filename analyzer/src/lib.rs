@@ -30,6 +30,7 @@ pub mod report;
 pub mod resample;
 pub mod rhythm;
 pub mod separate;
+pub mod serve;
 pub mod session;
 pub mod spectrum;
 pub mod structure;

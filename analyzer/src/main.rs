@@ -183,6 +183,23 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Run the analysis service: an HTTP/JSON job queue kept on disk (the plugins' editor uses
+    /// it when it runs; see docs/serve.md).
+    Serve {
+        /// Address to listen on (loopback by default; any other needs a token).
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: std::net::SocketAddr,
+        /// Jobs folder (default: $XDG_DATA_HOME/auralis/jobs, or ~/.local/share/auralis/jobs).
+        #[arg(long)]
+        jobs: Option<PathBuf>,
+        /// Jobs run at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// Token every request must carry (Authorization: Bearer TOKEN); default from
+        /// AURALIS_SERVE_TOKEN.
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Write the embedded demo song as a WAV file.
     Demo {
         /// Output WAV file.
@@ -779,6 +796,37 @@ fn run(cli: Cli) -> Result<(), Error> {
                 }
             );
             Ok(())
+        }
+        Command::Serve {
+            listen,
+            jobs,
+            concurrency,
+            token,
+        } => {
+            let jobs = jobs.unwrap_or_else(|| {
+                let base = std::env::var_os("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
+                    })
+                    .unwrap_or_else(std::env::temp_dir);
+                base.join("auralis/jobs")
+            });
+            let token = token
+                .or_else(|| std::env::var("AURALIS_SERVE_TOKEN").ok())
+                .filter(|t| !t.is_empty());
+            let exe = std::env::current_exe().map_err(|e| Error::Io {
+                path: PathBuf::from("auralis"),
+                action: "finding the running executable",
+                source: e,
+            })?;
+            auralis::serve::serve(&auralis::serve::Options {
+                listen,
+                jobs,
+                concurrency,
+                token,
+                exe,
+            })
         }
         Command::Demo { out } => {
             demo::write_wav(&out)?;
