@@ -116,6 +116,18 @@ fn time_scale(name: &str) -> FloatParam {
     )
     .with_step_size(0.01)
     .with_value_to_string(Arc::new(|x| format!("x{:.2}", 2f32.powf(x))))
+    .with_string_to_value(Arc::new(|s| {
+        // "x1.50", "1.5" or "1.5x": a factor of time, back to octaves.
+        let t = s
+            .trim()
+            .trim_start_matches(['x', 'X', '×'])
+            .trim_end_matches(['x', 'X', '×']);
+        t.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|f| *f > 0.0)
+            .map(f32::log2)
+    }))
 }
 
 fn offset(name: &str) -> FloatParam {
