@@ -214,7 +214,10 @@ impl Default for Meters {
     fn default() -> Self {
         Self {
             seq: AtomicU32::new(0),
-            fields: std::array::from_fn(|_| AtomicU32::new(f32::NEG_INFINITY.to_bits())),
+            // Levels unknown (−∞) until measured; no spectrum difference.
+            fields: std::array::from_fn(|i| {
+                AtomicU32::new(if i < 9 { f32::NEG_INFINITY } else { 0.0 }.to_bits())
+            }),
         }
     }
 }

@@ -21,9 +21,11 @@
 //! heard. The session and the source (`original`, or an element's name for its stem) are the
 //! saved state, with the parameters.
 
+pub mod editor;
 pub mod meter;
 pub mod source;
 pub mod stream;
+pub mod workflow;
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
@@ -91,6 +93,8 @@ pub struct Ab {
     _loader: Loader<Source>,
     source: Box<Source>,
     meters: Arc<Meters>,
+    /// Asks the editor to repaint when the meters move.
+    repaint: nice_plug_egui::RepaintNotifier,
     meter: Box<Meter>,
     rate: f32,
     offline: bool,
@@ -112,6 +116,7 @@ impl Default for Ab {
             shared,
             source: Box::new(crate::loader::Loadable::empty(0.0)),
             meters: Arc::new(Meters::default()),
+            repaint: nice_plug_egui::RepaintNotifier::new(),
             meter: Box::new(Meter::new(48_000.0)),
             rate: 0.0,
             offline: false,
@@ -210,12 +215,31 @@ impl Plugin for Ab {
     }];
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<editor::AbEditor>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        let shared = self.shared.clone();
+        let app = editor::AbEditor::new(
+            self.params.clone(),
+            self.meters.clone(),
+            Arc::new(move || shared.status()),
+            self.repaint.clone(),
+        );
+        nice_plug_egui::create_egui_editor(
+            nice_plug_egui::EguiEditorState::from_size(
+                nice_plug::editor::dpi::LogicalSize::new(editor::SIZE.0, editor::SIZE.1),
+                1.0,
+            ),
+            self.repaint.clone(),
+            nice_plug_egui::EguiNiceSettings::new(),
+            app,
+        )
     }
 
     fn activate(
@@ -353,6 +377,7 @@ impl Plugin for Ab {
                 .as_ref()
                 .map_or(0, |st| st.stream.missing().min(u64::from(u32::MAX)) as u32);
             self.meters.publish(s);
+            self.repaint.request_repaint();
         }
         ProcessStatus::Normal
     }

@@ -78,6 +78,25 @@ impl HostHandlers for Quiet {
     type Shared<'a> = QuietShared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        // A window to embed editors in (the editor test gives one; the others never open it).
+        builder.register::<clack_extensions::gui::HostGui>();
+    }
+}
+
+impl clack_extensions::gui::HostGuiImpl for QuietShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: clack_extensions::gui::GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
 }
 
 /// A new instance of the plugin `id`.
