@@ -297,9 +297,29 @@ pub fn run(
     write(&mut best, &state, options, Some(stopped), dir)?;
     progress.update("report", 0.0, "report.html");
     crate::report::write(&best, dir)?;
+    // The DAW projects beside it (`auralis export` writes them again on demand).
+    progress.update("export", 0.0, "project.dawproject, project.rpp");
+    match crate::export::Project::from_session(dir) {
+        Ok(project) => {
+            for (format, file) in [
+                (crate::export::Format::DawProject, PROJECT_DAWPROJECT),
+                (crate::export::Format::Rpp, PROJECT_RPP),
+            ] {
+                if let Err(e) = crate::export::write(&project, format, &dir.join(file)) {
+                    progress.update("export", 1.0, &format!("{file} not written: {e}"));
+                }
+            }
+        }
+        Err(e) => progress.update("export", 1.0, &format!("no DAW project: {e}")),
+    }
+    progress.update("export", 1.0, "done");
     progress.update("qc", 1.0, "done");
     Ok(best)
 }
+
+/// The DAW projects `auralis reconstruct` leaves in the session.
+pub const PROJECT_DAWPROJECT: &str = "project.dawproject";
+pub const PROJECT_RPP: &str = "project.rpp";
 
 /// How much of the time each pitched element's render and stem sound.
 fn occupancies(s: &Session, dir: &Path) -> brain::Occupancy {

@@ -247,6 +247,10 @@ fn reconstruct_fits_and_renders_every_element() {
     let session: Session = serde_json::from_str(&text).unwrap();
     check_loop(&session, &out, 2);
     check_report(&out);
+    // The main job leaves the DAW projects in the session.
+    for f in ["project.dawproject", "project.rpp"] {
+        assert!(out.join(f).is_file(), "{f} not written by reconstruct");
+    }
     check_export(&out, &session);
     assert!(!session.elements.is_empty());
     assert!(session.stages.iter().any(|s| s.name == "fit"));
