@@ -19,7 +19,7 @@
 //! | `POST /jobs` `{track, out?, kind?, target?, max_iterations?, time_budget?}` | queues a job (201, the job) |
 //! | `GET /jobs` | every job, oldest first |
 //! | `GET /jobs/ID` | one job |
-//! | `GET /jobs/ID/events` | its progress events as JSON lines, streamed until the job ends |
+//! | `GET /jobs/ID/events?from=N&wait=S` | its progress events from line `N` as JSON lines, waiting up to `S` s (at most 30) for one; headers `X-Next` (the `from` of the next call) and `X-Done` |
 //! | `POST /jobs/ID/cancel` (or `DELETE /jobs/ID`) | cancels it (a running child is stopped) |
 
 use std::collections::{BTreeMap, HashMap};
@@ -505,41 +505,38 @@ fn last_line(path: &Path) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-/// Streams a job's `events.jsonl` as it grows, until the job has ended and everything written
-/// was sent.
-struct Tail {
-    queue: Arc<Queue>,
-    id: String,
-    file: Option<std::fs::File>,
-    path: PathBuf,
+/// A job's progress events from line `from` on, waiting up to `wait` for one when there is none
+/// yet and the job has not ended; also the next line to ask from and whether the job ended.
+fn events_from(queue: &Queue, id: &str, from: usize, wait: Duration) -> (Vec<String>, usize, bool) {
+    let path = queue.job_dir(id).join("events.jsonl");
+    let until = Instant::now() + wait;
+    loop {
+        let done = queue.get(id).is_none_or(|j| j.state.finished());
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        // Only whole lines: the last may still be being written.
+        let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+        let lines: Vec<String> = complete
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(String::from)
+            .collect();
+        if lines.len() > from || done || Instant::now() >= until {
+            let next = lines.len().max(from);
+            let new = lines.into_iter().skip(from).collect();
+            return (new, next, done);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
-impl Read for Tail {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if self.file.is_none() {
-                self.file = std::fs::File::open(&self.path).ok();
-            }
-            if let Some(f) = self.file.as_mut() {
-                let n = f.read(buf)?;
-                if n > 0 {
-                    return Ok(n);
-                }
-            }
-            let done = self.queue.get(&self.id).is_none_or(|j| j.state.finished());
-            if done {
-                // One more look: lines written just before the end.
-                if let Some(f) = self.file.as_mut() {
-                    let n = f.read(buf)?;
-                    if n > 0 {
-                        return Ok(n);
-                    }
-                }
-                return Ok(0);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// A query parameter of a URL.
+fn query<'a>(url: &'a str, key: &str) -> Option<&'a str> {
+    url.split_once('?')?
+        .1
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
 }
 
 type Reply = tiny_http::Response<Box<dyn Read + Send>>;
@@ -618,21 +615,31 @@ fn handle(queue: &Arc<Queue>, token: &Option<String>, req: &mut tiny_http::Reque
             if queue.get(id).is_none() {
                 return error_reply(404, &format!("no job {id}"));
             }
-            let tail = Tail {
-                queue: queue.clone(),
-                id: id.to_string(),
-                file: None,
-                path: queue.job_dir(id).join("events.jsonl"),
+            let from = query(&url, "from")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let wait = query(&url, "wait")
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                .clamp(0.0, 30.0);
+            let (lines, next, done) = events_from(queue, id, from, Duration::from_secs_f64(wait));
+            let mut body = lines.join("\n");
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            let len = body.len();
+            let header = |k: &str, v: &str| {
+                tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("a valid header")
             };
             tiny_http::Response::new(
                 tiny_http::StatusCode(200),
-                vec![tiny_http::Header::from_bytes(
-                    &b"Content-Type"[..],
-                    &b"application/x-ndjson"[..],
-                )
-                .expect("a valid header")],
-                Box::new(tail) as Box<dyn Read + Send>,
-                None,
+                vec![
+                    header("Content-Type", "application/x-ndjson"),
+                    header("X-Next", &next.to_string()),
+                    header("X-Done", if done { "true" } else { "false" }),
+                ],
+                Box::new(std::io::Cursor::new(body.into_bytes())) as Box<dyn Read + Send>,
+                Some(len),
                 None,
             )
         }

@@ -193,12 +193,22 @@ fn twenty_jobs_survive_a_restart_mid_run_and_the_running_one_runs_again() {
             assert_eq!(attempts, 1, "{id}");
         }
     }
-    // The progress stream of a finished job: every event, ending with `done`.
+    // The progress of a finished job: every event, ending with `done`; asked from beyond its
+    // end, nothing.
     let (status, events) = service.request("GET", &format!("/jobs/{}/events", ids[0]), "", None);
     assert_eq!(status, 200);
     let last: serde_json::Value =
         serde_json::from_str(events.lines().last().expect("events")).unwrap();
     assert_eq!(last["stage"], "done");
+    let n = events.lines().count();
+    let (status, rest) = service.request(
+        "GET",
+        &format!("/jobs/{}/events?from={n}&wait=5", ids[0]),
+        "",
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(rest.trim().is_empty(), "{rest}");
 }
 
 #[test]

@@ -296,3 +296,99 @@ fn the_real_analyzer_shows_progress_within_a_second() {
     assert!(job.running(), "the job should still be running");
     job.cancel();
 }
+
+/// With `auralis serve` running, the editor's workflow queues the job there and follows its
+/// progress stream; cancelling from the editor cancels the service's job.
+#[test]
+fn with_the_service_running_the_job_goes_through_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let o = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "auralis-analyzer",
+            "--bin",
+            "auralis",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("auralis");
+    let dir = scratch("service");
+    let track = dir.join("song.wav");
+    let o = Command::new(&bin)
+        .arg("demo")
+        .arg("-o")
+        .arg(&track)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let mut service = Command::new(&bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--jobs"])
+        .arg(dir.join("jobs"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(service.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .to_string();
+    assert!(
+        auralis_plugin::ab::workflow::service_running(&addr),
+        "{line}"
+    );
+
+    let mut w = auralis_plugin::ab::workflow::Workflow {
+        service: Some(addr.clone()),
+        ..Default::default()
+    };
+    let out = dir.join("song.auralis");
+    w.analyse(&track, &out);
+    assert!(w.job.is_some(), "{}", w.message);
+    let until = Instant::now() + Duration::from_secs(60);
+    while w.job.as_ref().unwrap().stages.is_empty() {
+        w.poll();
+        assert!(
+            Instant::now() < until,
+            "no progress through the service: {}",
+            w.message
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let job = w.job.as_mut().unwrap();
+    println!(
+        "through the service: first progress ({}) {:.0} ms after the drop",
+        job.stages[0].name,
+        job.first_event.unwrap().as_secs_f64() * 1e3
+    );
+    job.cancel();
+    // The service's job is cancelled too.
+    let jobs = dir.join("jobs");
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = std::fs::read_dir(&jobs)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("job.json")).ok())
+            .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|j| j["state"].as_str().unwrap_or("").to_string())
+            .next();
+        if state.as_deref() == Some("cancelled") {
+            break;
+        }
+        assert!(Instant::now() < until, "the service's job is {state:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+}

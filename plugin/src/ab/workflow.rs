@@ -53,8 +53,8 @@ enum Msg {
 enum Runner {
     /// A child process of the editor.
     Process(Child),
-    /// A job of `auralis serve` (its id).
-    Service(String),
+    /// A job of `auralis serve`: its address and the job's id.
+    Service { addr: String, id: String },
 }
 
 /// A running (or finished) analyzer job.
@@ -127,7 +127,7 @@ impl Job {
                     if self.ended.is_none() {
                         let status = match &mut self.runner {
                             Runner::Process(c) => c.wait().ok(),
-                            Runner::Service(_) => None,
+                            Runner::Service { .. } => None,
                         };
                         self.ended = Some(match status {
                             Some(s) if s.success() => Ok(()),
@@ -147,8 +147,8 @@ impl Job {
             Runner::Process(c) => {
                 let _ = c.kill();
             }
-            Runner::Service(id) => {
-                let _ = http(SERVICE, "POST", &format!("/jobs/{id}/cancel"), "");
+            Runner::Service { addr, id } => {
+                let _ = http(addr, "POST", &format!("/jobs/{id}/cancel"), "");
             }
         }
         if self.ended.is_none() {
@@ -184,6 +184,16 @@ pub fn parse_event(line: &str) -> Option<Stage> {
 
 /// One HTTP/1.1 request to the service (loopback, short timeouts); the status and body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    http_full(addr, method, path, body).map(|(s, _, b)| (s, b))
+}
+
+/// [`http`] with the response's head (status line and headers) too.
+fn http_full(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
     let sock = addr
         .parse()
         .map_err(|_| std::io::Error::other("bad address"))?;
@@ -198,8 +208,16 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u1
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
-    Ok((status, body))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, head.to_string(), body.to_string()))
+}
+
+/// A header's value in a response head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 /// Whether `auralis serve` answers at `addr`.
@@ -266,38 +284,59 @@ fn submit(addr: &str, body: serde_json::Value, title: String, out: PathBuf) -> R
     }
     let id = job["id"].as_str().unwrap_or("").to_string();
     let (tx, rx) = channel();
-    let (addr, jid) = (addr.to_string(), id.clone());
+    let (addr2, jid) = (addr.to_string(), id.clone());
     std::thread::spawn(move || {
-        let stream = (|| -> std::io::Result<()> {
-            let sock = addr
-                .parse()
-                .map_err(|_| std::io::Error::other("bad address"))?;
-            let mut s = TcpStream::connect_timeout(&sock, Duration::from_millis(500))?;
-            write!(
-                s,
-                "GET /jobs/{jid}/events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-            )?;
-            // Chunked JSON lines: chunk sizes are hex lines, skipped as non-JSON.
-            for line in BufReader::new(s).lines().map_while(Result::ok) {
-                if let Some(e) = parse_event(line.trim()) {
-                    let _ = tx.send(Msg::Event(e));
+        // Long polls: the events after the last seen, waiting up to 2 s for one.
+        let mut from = 0usize;
+        let mut failures = 0;
+        let end = loop {
+            match http_full(
+                &addr2,
+                "GET",
+                &format!("/jobs/{jid}/events?from={from}&wait=2"),
+                "",
+            ) {
+                Ok((200, head, body)) => {
+                    failures = 0;
+                    for line in body.lines() {
+                        if let Some(e) = parse_event(line) {
+                            if tx.send(Msg::Event(e)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    from = header(&head, "X-Next")
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(from);
+                    if header(&head, "X-Done") == Some("true") {
+                        break match http(&addr2, "GET", &format!("/jobs/{jid}"), "") {
+                            Ok((_, b)) => {
+                                let j: serde_json::Value =
+                                    serde_json::from_str(&b).unwrap_or_default();
+                                if j["state"] == "done" {
+                                    Ok(())
+                                } else {
+                                    Err(j["error"]
+                                        .as_str()
+                                        .map(String::from)
+                                        .unwrap_or_else(|| format!("the job is {}", j["state"])))
+                                }
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                    }
+                }
+                Ok((status, _, body)) => {
+                    break Err(format!("the service answered {status}: {body}"))
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures > 5 {
+                        break Err(format!("lost the service: {e}"));
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
                 }
             }
-            Ok(())
-        })();
-        let end = match http(&addr, "GET", &format!("/jobs/{jid}"), "") {
-            Ok((_, b)) => {
-                let j: serde_json::Value = serde_json::from_str(&b).unwrap_or_default();
-                match j["state"].as_str() {
-                    Some("done") => Ok(()),
-                    _ => Err(j["error"]
-                        .as_str()
-                        .map(String::from)
-                        .or_else(|| stream.err().map(|e| e.to_string()))
-                        .unwrap_or_else(|| format!("the job {}", j["state"]))),
-                }
-            }
-            Err(e) => Err(e.to_string()),
         };
         let _ = tx.send(Msg::Ended(end));
     });
@@ -308,7 +347,10 @@ fn submit(addr: &str, body: serde_json::Value, title: String, out: PathBuf) -> R
         first_event: None,
         ended: None,
         started: Instant::now(),
-        runner: Runner::Service(id),
+        runner: Runner::Service {
+            addr: addr.to_string(),
+            id,
+        },
         rx,
     })
 }
