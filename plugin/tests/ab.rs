@@ -64,6 +64,7 @@ fn write_session(dir: &Path, rate: u32, x: &[Vec<f32>; 2], master: Option<&Maste
         "source": {"path": "song.wav", "sample_rate": rate, "original": "original.wav"},
         "loudness": {"integrated_lufs": -14.0},
         "tempo": {"bpm": 120.0},
+        "sections": [{"start": 0.0, "end": 20.0, "label": "A"}, {"start": 20.0, "end": 25.0, "label": "B"}],
         "elements": [],
     });
     if let Some(m) = master {
@@ -268,6 +269,9 @@ fn in_real_time_loops_never_miss_a_frame_and_a_jump_is_late_never_shifted() {
     t.play(p0 + 30_000, 24_000 * 6, lp);
     let jump_from = t.positions.len();
     t.play(1_000_000, 48_000, None);
+    // A jump to a section's start (a place users jump to): kept in memory, never late.
+    let section_from = t.positions.len();
+    t.play(20 * 48_000, 24_000, None);
     let m = mix(t.positions.len());
     // Paced at about four times real time, as a busy host might be at worst.
     let lens: Vec<usize> = t.blocks.iter().map(|b| b.len).collect();
@@ -285,6 +289,11 @@ fn in_real_time_loops_never_miss_a_frame_and_a_jump_is_late_never_shifted() {
         },
     );
     let bad = misaligned(&out, &x, &t, 0);
+    assert!(
+        bad.iter().all(|&i| i < section_from),
+        "a jump to a section's start was late by {} frames",
+        bad.iter().filter(|&&i| i >= section_from).count()
+    );
     // Playing on and round the loop: every frame.
     assert!(
         bad.iter().all(|&i| i >= jump_from),

@@ -181,7 +181,19 @@ impl Loadable for Source {
         let path = dir.join(&relative);
         let audio_stamp = stamp(&path);
         let streamed = at_rate(&path, &dir, &name, rate.round() as u32)?;
-        let streamer = Streamer::open(&streamed)?;
+        // Section starts, where users jump: kept in memory so a jump there is never late.
+        let cues: Vec<u64> = doc
+            .get("sections")
+            .and_then(|v| v.as_array())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|sec| sec.get("start").and_then(|t| t.as_f64()))
+                    .filter(|t| t.is_finite() && *t >= 0.0)
+                    .map(|t| (t * f64::from(rate)).round() as u64)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let streamer = Streamer::open(&streamed, &cues)?;
         let master_latency = doc
             .get("master")
             .and_then(|m| m.get("chain"))

@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 
 /// Frames per chunk.
 pub const CHUNK: usize = 4096;
-/// Slots in the pool.
-pub const SLOTS: usize = 96;
+/// Slots in the pool (8 MB at 4096 stereo frames a slot).
+pub const SLOTS: usize = 256;
+/// Places kept primed besides the song's start (section starts: where users jump).
+pub const MAX_CUES: usize = 48;
 /// Chunks kept ahead of the head (about 3.4 s at 48 kHz).
 pub const AHEAD: u64 = 40;
 /// Chunks kept from the loop's start and from the song's start.
@@ -51,6 +53,8 @@ pub struct Stream {
     /// The chunk the host's loop starts at, or [`NONE`].
     loop_start: AtomicU64,
     stop: AtomicBool,
+    /// Chunks of the places users jump to (section starts), kept in.
+    cues: Vec<u64>,
     /// Frames played as silence because their chunk was not in.
     missing: AtomicU64,
     /// Chunks read so far.
@@ -75,8 +79,10 @@ pub struct Streamer {
 }
 
 impl Streamer {
-    /// Opens `path` (stereo 32-bit float WAV) and starts its reader.
-    pub fn open(path: &Path) -> Result<Self, String> {
+    /// Opens `path` (stereo 32-bit float WAV) and starts its reader; the frames in `cues`
+    /// (section starts: where users jump to; at most [`MAX_CUES`]) are kept in memory, with the
+    /// song's start.
+    pub fn open(path: &Path, cues: &[u64]) -> Result<Self, String> {
         let reader = hound::WavReader::open(path)
             .map_err(|e| format!("{}: cannot read the audio: {e}", path.display()))?;
         let spec = reader.spec();
@@ -101,6 +107,13 @@ impl Streamer {
             slots,
             head: AtomicU64::new(0),
             loop_start: AtomicU64::new(NONE),
+            cues: {
+                let mut c: Vec<u64> = cues.iter().map(|f| f / CHUNK as u64).collect();
+                c.sort_unstable();
+                c.dedup();
+                c.truncate(MAX_CUES);
+                c
+            },
             stop: AtomicBool::new(false),
             missing: AtomicU64::new(0),
             reads: AtomicU64::new(0),
@@ -286,6 +299,12 @@ impl Stream {
         for c in 4..PRIMED {
             add(c, out);
         }
+        // The chunk before each cue too: a compensation delay reads a little earlier.
+        for &c in &self.cues {
+            add(c.saturating_sub(1), out);
+            add(c, out);
+            add(c + 1, out);
+        }
     }
 
     /// Reads the most urgent wanted chunk that is not in; false when all are in.
@@ -393,7 +412,7 @@ mod tests {
         let path = dir.join("a.wav");
         let frames = CHUNK * 150 + 77;
         let data = write(&path, frames);
-        let s = Streamer::open(&path).unwrap();
+        let s = Streamer::open(&path, &[]).unwrap();
         assert_eq!(s.stream.frames(), frames as u64);
         // Across chunk borders, before the start and past the end.
         for start in [-100i64, 0, 4000, 20_000, (frames - 50) as i64, 300_000] {
@@ -435,7 +454,7 @@ mod tests {
         let path = dir.join("a.wav");
         let frames = CHUNK * 200;
         let data = write(&path, frames);
-        let s = Streamer::open(&path).unwrap();
+        let s = Streamer::open(&path, &[]).unwrap();
         let start = (CHUNK * 150 + 3) as i64;
         let (mut l, mut r) = (vec![0.0; 512], vec![0.0; 512]);
         assert_eq!(s.stream.read_waiting(start, &mut l, &mut r), 0);
