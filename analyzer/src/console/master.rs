@@ -5,7 +5,10 @@
 //!    in ISO third-octave bands, for the mid and the side signal apart.
 //! 2. A minimum-phase matching EQ ([`auralis_engine::fx::eq::match_curve`]) moves the mix's
 //!    mid and side bands onto the original's (each correction within ±12 dB; bands where the
-//!    mix is silent are left alone: an EQ cannot raise what is not there).
+//!    mix is silent are left alone: an EQ cannot raise what is not there). The side's EQ also
+//!    carries the width: a broadband side gain, the duration-weighted median over the
+//!    original's sections of its side-to-mid ratio minus the mix's (the gain that makes their
+//!    mean absolute difference least).
 //! 3. A gain sets the integrated loudness (EBU R128) to the original's, into the true-peak
 //!    limiter with its ceiling at the original's true peak (at most −0.1 dBTP); the limiter
 //!    takes a little loudness off, so the gain is corrected by what each pass measured (at
@@ -128,6 +131,56 @@ fn curve(reference: &[f64], ours: &[f64]) -> Vec<(f32, f32)> {
         .collect()
 }
 
+/// The duration-weighted median over `sections` (seconds; none: the whole signal as one) of
+/// the side-to-mid energy ratio of `reference` minus that of `ours` (interleaved stereo), each
+/// ratio floored at −30 dB, silent sections skipped; dB within ±[`MAX_BAND_DB`], 0 when
+/// nothing is measurable.
+fn width_gain(reference: &[f32], ours: &[f32], rate: u32, sections: &[(f64, f64)]) -> f32 {
+    let frames = reference.len().min(ours.len()) / 2;
+    let ratio = |x: &[f32]| -> Option<f64> {
+        let (mut m, mut s) = (0.0f64, 0.0f64);
+        for f in x.chunks_exact(2) {
+            let (a, b) = (f64::from(f[0]), f64::from(f[1]));
+            m += (0.5 * (a + b)).powi(2);
+            s += (0.5 * (a - b)).powi(2);
+        }
+        (m > 1e-10 * x.len() as f64).then(|| (10.0 * (s.max(1e-30) / m).log10()).max(-30.0))
+    };
+    let whole = [(0.0, frames as f64 / f64::from(rate))];
+    let spans = if sections.is_empty() {
+        &whole[..]
+    } else {
+        sections
+    };
+    let mut d: Vec<(f64, f64)> = spans
+        .iter()
+        .filter_map(|&(a, b)| {
+            let (i, j) = (
+                ((a.max(0.0) * f64::from(rate)) as usize).min(frames),
+                ((b.max(0.0) * f64::from(rate)) as usize).min(frames),
+            );
+            if j <= i {
+                return None;
+            }
+            let diff = ratio(&reference[2 * i..2 * j])? - ratio(&ours[2 * i..2 * j])?;
+            Some((diff, (j - i) as f64))
+        })
+        .collect();
+    if d.is_empty() {
+        return 0.0;
+    }
+    d.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let half = d.iter().map(|x| x.1).sum::<f64>() / 2.0;
+    let mut acc = 0.0;
+    for (diff, w) in &d {
+        acc += w;
+        if acc >= half {
+            return (*diff as f32).clamp(-MAX_BAND_DB, MAX_BAND_DB);
+        }
+    }
+    0.0
+}
+
 /// A matching EQ (one for both channels) that moves the stereo sum's bands of `ours` onto
 /// those of `reference` (both interleaved stereo at `rate`); empty when either is silent.
 pub fn match_bands(reference: &[f32], ours: &[f32], rate: u32) -> Vec<Band> {
@@ -241,12 +294,15 @@ fn band_error(reference: &[Vec<f64>; 2], audio: &[f32], rate: u32) -> f64 {
 /// master (as long as `mix`), its chain and the report.
 /// `original_lufs` and `original_tp_dbtp` are the original's integrated loudness and true peak
 /// (the session has them).
+/// `sections` (seconds) are the original's: the width is matched over them as QC scores it
+/// (none: over the whole song).
 pub fn master(
     mix: &[f32],
     original: &[f32],
     rate: u32,
     original_lufs: f64,
     original_tp_dbtp: f64,
+    sections: &[(f64, f64)],
 ) -> Result<(Vec<f32>, MasterChain, Report)> {
     let started = std::time::Instant::now();
     let (target_lufs, original_tp) = (original_lufs, original_tp_dbtp);
@@ -256,7 +312,8 @@ pub fn master(
         (r.join().unwrap_or_else(|_| band_spectra(original, rate)), o)
     });
     let mut mid_eq = match_curve(&curve(&reference[0], &ours[0]), rate as f32, MAX_BAND_DB);
-    let mut side_eq = match_curve(&curve(&reference[1], &ours[1]), rate as f32, MAX_BAND_DB);
+    let side_target = curve(&reference[1], &ours[1]);
+    let mut side_eq = match_curve(&side_target, rate as f32, MAX_BAND_DB);
     // Mid/side EQ, the two on two threads.
     let frames = mix.len() / 2;
     let mut m: Vec<f32> = (0..frames)
@@ -286,10 +343,37 @@ pub fn master(
         (integrated(&eqd, rate), shape.join())
     });
     let mut eq_lufs = eq_lufs?;
-    if eq_shape.is_ok_and(|e| e >= shape_error(&reference, &ours)) {
+    let shape_kept = !eq_shape.is_ok_and(|e| e >= shape_error(&reference, &ours));
+    if !shape_kept {
         mid_eq.clear();
         side_eq.clear();
         eqd = mix.to_vec();
+        eq_lufs = integrated(&eqd, rate)?;
+    }
+    // The width: the side's level against the mid's, section by section as it is heard and
+    // scored. The broadband side gain that makes the duration-weighted mean |difference| of
+    // the sections' side-to-mid ratios (floored at −30 dB) least is their weighted median; the
+    // side's EQ carries it (its target moved by that much), so the chain stays what it was.
+    let width_db = width_gain(original, &eqd, rate, sections);
+    if width_db.abs() >= 0.1 {
+        let target: Vec<(f32, f32)> = if shape_kept {
+            side_target
+                .iter()
+                .map(|&(f, g)| (f, (g + width_db).clamp(-MAX_BAND_DB, MAX_BAND_DB)))
+                .collect()
+        } else {
+            THIRD_OCTAVES_HZ.iter().map(|&f| (f, width_db)).collect()
+        };
+        side_eq = match_curve(&target, rate as f32, MAX_BAND_DB);
+        let mut side: Vec<f32> = (0..frames)
+            .map(|i| 0.5 * (mix[2 * i] - mix[2 * i + 1]))
+            .collect();
+        run_eq(&side_eq, &mut side);
+        for (f, s) in eqd.chunks_exact_mut(2).zip(&side) {
+            let m = 0.5 * (f[0] + f[1]);
+            f[0] = m + s;
+            f[1] = m - s;
+        }
         eq_lufs = integrated(&eqd, rate)?;
     }
     let ceiling = original_tp.min(-0.1) as f32;
@@ -471,7 +555,7 @@ mod tests {
         let original = shaped(0.0, 0.5, 1, n);
         let mix = shaped(3.0, 0.1, 2, n);
         let (lufs, tp) = loudness(&original, rate).unwrap();
-        let (out, chain, report) = master(&mix, &original, rate, lufs, tp).unwrap();
+        let (out, chain, report) = master(&mix, &original, rate, lufs, tp, &[]).unwrap();
         assert_eq!(out.len(), mix.len());
 
         assert!(

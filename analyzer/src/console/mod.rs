@@ -233,12 +233,14 @@ pub fn run_with(
         return Ok(skipped(started, "no element has a render"));
     }
     progress.update("console", 0.8, "mastering");
+    let sections: Vec<(f64, f64)> = session.sections.iter().map(|s| (s.start, s.end)).collect();
     let (out, chain, report) = master::master(
         &mix,
         &original,
         rate,
         session.loudness.integrated_lufs,
         session.loudness.true_peak_dbtp,
+        &sections,
     )?;
     drop(mix);
     hands::write_wav(&dir.join(out_rel), rate, &out)?;
