@@ -112,6 +112,9 @@ enum Command {
         /// the truth kicks, against the corpus's effects).
         #[arg(long, conflicts_with = "timbre")]
         effects: bool,
+        /// With --timbre: also write each part's fitted render here (`<song>-<stem>.wav`).
+        #[arg(long, requires = "timbre")]
+        renders: Option<PathBuf>,
         /// With --timbre: seconds of fitting per part.
         #[arg(long, default_value_t = 8.0, value_parser = parse_seconds)]
         fit_seconds: f64,
@@ -612,6 +615,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             timbre: true,
             fit_seconds,
             fit_evaluations,
+            renders,
             ..
         } => {
             let started = Instant::now();
@@ -623,6 +627,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     time: std::time::Duration::from_secs_f64(fit_seconds),
                     evaluations: fit_evaluations,
                 },
+                renders.as_deref(),
                 &|s| println!("{}", eval::hands::row(s)),
             )?;
             println!("{}", eval::hands::summary(&scores));

@@ -195,6 +195,26 @@ pub fn peaking(freq_hz: f32, q: f32, gain_db: f32, sample_rate: f32) -> [f32; 5]
     ]
 }
 
+/// RBJ low-pass biquad coefficients `[b0, b1, b2, a1, a2]` (12 dB/octave; `q` 0.707 is
+/// Butterworth).
+pub fn lowpass(freq_hz: f32, q: f32, sample_rate: f32) -> [f32; 5] {
+    let w0 = std::f64::consts::TAU * (freq_hz as f64 / sample_rate as f64).min(0.49);
+    let alpha = w0.sin() / (2.0 * q as f64);
+    let cos = w0.cos();
+    let a0 = 1.0 + alpha;
+    let b0 = (1.0 - cos) / 2.0;
+    [
+        (b0 / a0) as f32,
+        ((1.0 - cos) / a0) as f32,
+        (b0 / a0) as f32,
+        (-2.0 * cos / a0) as f32,
+        ((1.0 - alpha) / a0) as f32,
+    ]
+}
+
+/// Quality factors of the two sections of a fourth-order Butterworth low-pass.
+pub const BUTTERWORTH4_Q: [f32; 2] = [0.541_196_1, 1.306_563];
+
 /// A biquad's state (transposed direct form II).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Biquad {

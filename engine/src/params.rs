@@ -382,6 +382,42 @@ params! {
     ReverbRt60 = ("reverb_rt60_s", "Reverb decay (RT60)", "s", log(0.1, 10.0, 1.2)),
     ReverbPredelay = ("reverb_predelay_ms", "Reverb pre-delay", "ms", lin(0.0, 200.0, 10.0)),
     ReverbDamp = ("reverb_damp_hz", "Reverb damping", "Hz", log(1_000.0, 20_000.0, 8_000.0)),
+    // The patch's fine tone EQ: peaking bands a third of an octave wide at the ISO 266
+    // third-octave centres, after the octave EQ, and a high cut after them (24 dB/octave
+    // Butterworth; at the top of its range, off). The fitter sets them last, in closed form,
+    // from the part's average spectrum over the whole song: the detail of an instrument's
+    // spectral envelope an octave EQ cannot follow, and the band limit of its recording.
+    Fine25 = ("fine_eq_25_db", "Fine EQ 25 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine31_5 = ("fine_eq_31_5_db", "Fine EQ 31.5 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine40 = ("fine_eq_40_db", "Fine EQ 40 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine50 = ("fine_eq_50_db", "Fine EQ 50 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine63 = ("fine_eq_63_db", "Fine EQ 63 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine80 = ("fine_eq_80_db", "Fine EQ 80 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine100 = ("fine_eq_100_db", "Fine EQ 100 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine125 = ("fine_eq_125_db", "Fine EQ 125 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine160 = ("fine_eq_160_db", "Fine EQ 160 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine200 = ("fine_eq_200_db", "Fine EQ 200 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine250 = ("fine_eq_250_db", "Fine EQ 250 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine315 = ("fine_eq_315_db", "Fine EQ 315 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine400 = ("fine_eq_400_db", "Fine EQ 400 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine500 = ("fine_eq_500_db", "Fine EQ 500 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine630 = ("fine_eq_630_db", "Fine EQ 630 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine800 = ("fine_eq_800_db", "Fine EQ 800 Hz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine1k = ("fine_eq_1k_db", "Fine EQ 1 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine1k25 = ("fine_eq_1_25k_db", "Fine EQ 1.25 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine1k6 = ("fine_eq_1_6k_db", "Fine EQ 1.6 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine2k = ("fine_eq_2k_db", "Fine EQ 2 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine2k5 = ("fine_eq_2_5k_db", "Fine EQ 2.5 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine3k15 = ("fine_eq_3_15k_db", "Fine EQ 3.15 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine4k = ("fine_eq_4k_db", "Fine EQ 4 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine5k = ("fine_eq_5k_db", "Fine EQ 5 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine6k3 = ("fine_eq_6_3k_db", "Fine EQ 6.3 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine8k = ("fine_eq_8k_db", "Fine EQ 8 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine10k = ("fine_eq_10k_db", "Fine EQ 10 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine12k5 = ("fine_eq_12_5k_db", "Fine EQ 12.5 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine16k = ("fine_eq_16k_db", "Fine EQ 16 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    Fine20k = ("fine_eq_20k_db", "Fine EQ 20 kHz", "dB", lin(-24.0, 24.0, 0.0)),
+    ToneHighCut = ("tone_high_cut_hz", "High cut", "Hz", log(1_000.0, 22_000.0, 22_000.0)),
 }
 
 /// Number of parameters.
@@ -400,6 +436,46 @@ pub const EQ_BANDS: [(P, f32); 10] = [
     (P::Eq8k, 8000.0),
     (P::Eq16k, 16000.0),
 ];
+
+/// The fine tone EQ's gain parameters, low to high, and their centre frequencies, Hz.
+pub const FINE_EQ_BANDS: [(P, f32); 30] = [
+    (P::Fine25, 25.0),
+    (P::Fine31_5, 31.5),
+    (P::Fine40, 40.0),
+    (P::Fine50, 50.0),
+    (P::Fine63, 63.0),
+    (P::Fine80, 80.0),
+    (P::Fine100, 100.0),
+    (P::Fine125, 125.0),
+    (P::Fine160, 160.0),
+    (P::Fine200, 200.0),
+    (P::Fine250, 250.0),
+    (P::Fine315, 315.0),
+    (P::Fine400, 400.0),
+    (P::Fine500, 500.0),
+    (P::Fine630, 630.0),
+    (P::Fine800, 800.0),
+    (P::Fine1k, 1000.0),
+    (P::Fine1k25, 1250.0),
+    (P::Fine1k6, 1600.0),
+    (P::Fine2k, 2000.0),
+    (P::Fine2k5, 2500.0),
+    (P::Fine3k15, 3150.0),
+    (P::Fine4k, 4000.0),
+    (P::Fine5k, 5000.0),
+    (P::Fine6k3, 6300.0),
+    (P::Fine8k, 8000.0),
+    (P::Fine10k, 10000.0),
+    (P::Fine12k5, 12500.0),
+    (P::Fine16k, 16000.0),
+    (P::Fine20k, 20000.0),
+];
+
+/// Quality factor of the fine EQ's bands: a third of an octave between the -3 dB points.
+pub const FINE_EQ_Q: f32 = 4.318;
+
+/// The high cut's setting at and above which it is off (the top of its range).
+pub const HIGH_CUT_OFF_HZ: f32 = 22_000.0;
 
 /// The drum classes' tone EQ gains: per class group (kick, snare, clap, hats, cymbals, toms;
 /// see [`crate::drums::DrumClass::eq_group`]), the bands of [`EQ_BANDS`] in its order.

@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use crate::drums::DrumKit;
-use crate::filter::{flush, peaking, Biquad};
-use crate::params::EQ_BANDS;
+use crate::filter::{flush, lowpass, peaking, Biquad, BUTTERWORTH4_Q};
 use crate::params::{Kind, Values, P, SPECS};
+use crate::params::{EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ};
 use crate::reverb::{Reverb, ReverbSettings};
 use crate::voice::{Control, Voice, CONTROL_PERIOD};
 use crate::wavetable::WaveTables;
@@ -86,10 +86,10 @@ pub struct Synth {
     stack: [u8; NOTE_STACK],
     stack_len: usize,
     kit: DrumKit,
-    /// The tone EQ: gains its coefficients were made for, coefficients, state per channel.
-    eq_gains: [f32; EQ_BANDS.len()],
-    eq_coefs: [[f32; 5]; EQ_BANDS.len()],
-    eq_state: [[Biquad; EQ_BANDS.len()]; 2],
+    /// The tone EQ (octave bands), the fine EQ (third-octave bands) and the high cut.
+    eq: PeakBank<{ EQ_BANDS.len() }>,
+    fine_eq: PeakBank<{ FINE_EQ_BANDS.len() }>,
+    high_cut: HighCut,
     /// The patch's reverb (after the tone EQ).
     reverb: Reverb,
     /// DC blocker state per channel: last input, last output.
@@ -114,9 +114,9 @@ impl Synth {
             stack: [0; NOTE_STACK],
             stack_len: 0,
             kit: DrumKit::default(),
-            eq_gains: [0.0; EQ_BANDS.len()],
-            eq_coefs: [[1.0, 0.0, 0.0, 0.0, 0.0]; EQ_BANDS.len()],
-            eq_state: [[Biquad::default(); EQ_BANDS.len()]; 2],
+            eq: PeakBank::new(&EQ_BANDS, std::f32::consts::SQRT_2),
+            fine_eq: PeakBank::new(&FINE_EQ_BANDS, FINE_EQ_Q),
+            high_cut: HighCut::default(),
             reverb: Reverb::default(),
             dc: [(0.0, 0.0); 2],
             dc_pole: 0.0,
@@ -136,6 +136,10 @@ impl Synth {
         for v in self.voices.iter_mut() {
             v.allocate(sample_rate);
         }
+        // Coefficients made for another rate are made again.
+        self.eq.invalidate();
+        self.fine_eq.invalidate();
+        self.high_cut.invalidate();
         self.reset();
     }
 
@@ -165,7 +169,9 @@ impl Synth {
         self.kit.reset();
         self.kit.update_eq(&self.current, self.sample_rate);
         self.dc = [(0.0, 0.0); 2];
-        self.eq_state = [[Biquad::default(); EQ_BANDS.len()]; 2];
+        self.eq.clear();
+        self.fine_eq.clear();
+        self.high_cut.clear();
         self.update_eq();
         self.reverb.reset();
         self.update_reverb();
@@ -188,14 +194,13 @@ impl Synth {
         self.clock = clock;
     }
 
-    /// Recomputes the tone EQ's coefficients where its gains moved.
+    /// Recomputes the tone EQs' and the high cut's coefficients where their settings moved.
     fn update_eq(&mut self) {
-        for (k, (p, freq)) in EQ_BANDS.iter().enumerate() {
-            let g = self.current.get(*p);
-            if g != self.eq_gains[k] && self.sample_rate > 0.0 {
-                self.eq_gains[k] = g;
-                self.eq_coefs[k] = peaking(*freq, std::f32::consts::SQRT_2, g, self.sample_rate);
-            }
+        if self.sample_rate > 0.0 {
+            self.eq.update(&self.current, self.sample_rate);
+            self.fine_eq.update(&self.current, self.sample_rate);
+            self.high_cut
+                .update(self.current.get(P::ToneHighCut), self.sample_rate);
         }
     }
 
@@ -259,22 +264,11 @@ impl Synth {
                 self.kit
                     .render(&tables, &mut left[i..end], &mut right[i..end]);
             }
-            // Tone EQ: bands at 0 dB (and above 0.45 of the rate) are skipped, so a patch
-            // without EQ renders exactly as the voices made it.
-            for (k, (_, freq)) in EQ_BANDS.iter().enumerate() {
-                if self.eq_gains[k].abs() < 1e-3 || *freq > 0.45 * self.sample_rate {
-                    continue;
-                }
-                let c = self.eq_coefs[k];
-                for (buf, states) in [&mut left[i..end], &mut right[i..end]]
-                    .into_iter()
-                    .zip(self.eq_state.iter_mut())
-                {
-                    for x in buf.iter_mut() {
-                        *x = states[k].tick(*x, &c);
-                    }
-                }
-            }
+            // Tone EQs: bands at 0 dB (and above 0.45 of the rate) are skipped, so a patch
+            // without EQ renders exactly as the voices made it; so is a high cut that is off.
+            self.eq.process(&mut left[i..end], &mut right[i..end]);
+            self.fine_eq.process(&mut left[i..end], &mut right[i..end]);
+            self.high_cut.process(&mut left[i..end], &mut right[i..end]);
             let reverb = self.current.get(P::ReverbLevel);
             if reverb > 0.0 {
                 self.reverb
@@ -308,13 +302,9 @@ impl Synth {
             self.kit.update_eq(&self.current, self.sample_rate);
             self.kit.flush();
         }
-        for (k, g) in self.eq_gains.iter().enumerate() {
-            // Bands that do not filter keep a zero state.
-            if g.abs() >= 1e-3 {
-                self.eq_state[0][k].flush();
-                self.eq_state[1][k].flush();
-            }
-        }
+        self.eq.flush();
+        self.fine_eq.flush();
+        self.high_cut.flush();
         for (x, y) in self.dc.iter_mut() {
             (*x, *y) = (flush(*x), flush(*y));
         }
@@ -495,5 +485,143 @@ fn control<'a>(
         values,
         sample_rate,
         bend_st: bend * values.get(P::BendRange),
+    }
+}
+
+/// A cascade of peaking bands at fixed centres, one gain parameter each, on both channels.
+#[derive(Debug, Clone)]
+struct PeakBank<const N: usize> {
+    bands: &'static [(P, f32); N],
+    q: f32,
+    /// Gains the coefficients were made for.
+    gains: [f32; N],
+    /// Whether each band filters (not at 0 dB, not above 0.45 of the rate).
+    active: [bool; N],
+    coefs: [[f32; 5]; N],
+    state: [[Biquad; N]; 2],
+}
+
+impl<const N: usize> PeakBank<N> {
+    fn new(bands: &'static [(P, f32); N], q: f32) -> Self {
+        Self {
+            bands,
+            q,
+            gains: [0.0; N],
+            active: [false; N],
+            coefs: [[1.0, 0.0, 0.0, 0.0, 0.0]; N],
+            state: [[Biquad::default(); N]; 2],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.state = [[Biquad::default(); N]; 2];
+    }
+
+    /// Forgets the gains the coefficients were made for (the rate changed).
+    fn invalidate(&mut self) {
+        self.gains = [f32::NAN; N];
+    }
+
+    fn update(&mut self, values: &Values, rate: f32) {
+        for (k, (p, freq)) in self.bands.iter().enumerate() {
+            let g = values.get(*p);
+            if g != self.gains[k] {
+                self.gains[k] = g;
+                self.coefs[k] = peaking(*freq, self.q, g, rate);
+                self.active[k] = g.abs() >= 1e-3 && *freq <= 0.45 * rate;
+            }
+        }
+    }
+
+    /// Bands that do not filter keep a zero state.
+    fn flush(&mut self) {
+        for (k, &on) in self.active.iter().enumerate() {
+            if on {
+                self.state[0][k].flush();
+                self.state[1][k].flush();
+            }
+        }
+    }
+
+    /// Filters both channels in place, through the active bands only.
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        for k in 0..N {
+            if !self.active[k] {
+                continue;
+            }
+            let c = self.coefs[k];
+            for (buf, states) in [&mut *left, &mut *right]
+                .into_iter()
+                .zip(self.state.iter_mut())
+            {
+                for x in buf.iter_mut() {
+                    *x = states[k].tick(*x, &c);
+                }
+            }
+        }
+    }
+}
+
+/// The patch's high cut: a fourth-order Butterworth low-pass, off at [`HIGH_CUT_OFF_HZ`] or
+/// above 0.45 of the rate.
+#[derive(Debug, Clone, Default)]
+struct HighCut {
+    /// The corner the coefficients were made for (0: none yet).
+    hz: f32,
+    on: bool,
+    coefs: [[f32; 5]; 2],
+    state: [[Biquad; 2]; 2],
+}
+
+impl HighCut {
+    fn clear(&mut self) {
+        self.state = [[Biquad::default(); 2]; 2];
+    }
+
+    fn invalidate(&mut self) {
+        self.hz = f32::NAN;
+    }
+
+    fn update(&mut self, hz: f32, rate: f32) {
+        if hz == self.hz {
+            return;
+        }
+        self.hz = hz;
+        let on = hz < HIGH_CUT_OFF_HZ && hz < 0.45 * rate;
+        if on && !self.on {
+            // Switched on: from silence, as a filter that was not running.
+            self.clear();
+        }
+        self.on = on;
+        if on {
+            for (c, q) in self.coefs.iter_mut().zip(BUTTERWORTH4_Q) {
+                *c = lowpass(hz, q, rate);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.on {
+            for ch in self.state.iter_mut() {
+                for b in ch.iter_mut() {
+                    b.flush();
+                }
+            }
+        }
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if !self.on {
+            return;
+        }
+        for (buf, states) in [left, right].into_iter().zip(self.state.iter_mut()) {
+            for x in buf.iter_mut() {
+                let mut y = *x;
+                for (st, c) in states.iter_mut().zip(&self.coefs) {
+                    y = st.tick(y, c);
+                }
+                *x = y;
+            }
+        }
     }
 }

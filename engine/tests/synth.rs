@@ -47,6 +47,9 @@ fn busy_patch() -> Values {
     v.set(P::Fm4Feedback, 0.8);
     v.set(P::Eq125, 4.0);
     v.set(P::Eq4k, -6.0);
+    v.set(P::Fine1k, 3.0);
+    v.set(P::Fine6k3, -4.0);
+    v.set(P::ToneHighCut, 9_000.0);
     v.set(P::ReverbLevel, 0.3);
     v.set(P::ReverbRt60, 0.8);
     v.set(P::ReverbPredelay, 15.0);
@@ -462,6 +465,62 @@ fn a_drum_class_eq_shapes_only_its_class() {
             "note {note}"
         );
     }
+}
+
+/// The fine EQ and the high cut shape the sound as their analytic responses say: white noise
+/// through a third-octave band raised by 9 dB at 1 kHz and a fourth-order Butterworth cut at
+/// 6 kHz, against the same noise without them (the noise repeats: the ratio is the filter's).
+#[test]
+fn the_fine_eq_and_the_high_cut_follow_their_responses() {
+    let mut noise = Values::default();
+    noise.set(P::Osc1Level, 0.0);
+    noise.set(P::NoiseLevel, 1.0);
+    noise.set(P::AmpSustain, 1.0);
+    let mut shaped = noise;
+    shaped.set(P::Fine1k, 9.0);
+    shaped.set(P::ToneHighCut, 6_000.0);
+    let held = |v: &Values| {
+        let notes = [NoteSpec {
+            start_s: 0.0,
+            end_s: 2.0,
+            pitch: 60,
+            velocity: 1.0,
+        }];
+        render(v, &notes, RATE, 96_000)[0][4_800..].to_vec()
+    };
+    let (plain, out) = (held(&noise), held(&shaped));
+    let gain_db = |f: f32| {
+        let (lo, hi) = (f * 0.97, f * 1.03);
+        10.0 * (band_energy(&out, lo, hi) / band_energy(&plain, lo, hi)).log10()
+    };
+    // The engine's peaking band is the RBJ cookbook's, as the console's EQ computes it.
+    let fine = |f: f32| {
+        auralis_engine::fx::eq::Band {
+            kind: auralis_engine::fx::eq::BandKind::Peak,
+            freq_hz: 1_000.0,
+            gain_db: 9.0,
+            q: auralis_engine::params::FINE_EQ_Q,
+        }
+        .response_db(f, RATE)
+    };
+    let cut = |f: f32| {
+        let warp = |x: f32| (std::f32::consts::PI * x / RATE).tan();
+        -10.0 * (1.0 + (warp(f) / warp(6_000.0)).powi(8)).log10()
+    };
+    for f in [
+        250.0, 800.0, 1_000.0, 1_250.0, 3_000.0, 6_000.0, 9_000.0, 12_000.0,
+    ] {
+        let want = fine(f) as f32 + cut(f);
+        let got = gain_db(f);
+        assert!(
+            (got - want).abs() < 0.6,
+            "{f} Hz: {got:.2} dB, analytic {want:.2} dB"
+        );
+    }
+    assert!(
+        gain_db(12_000.0) < -23.0,
+        "a fourth-order cut is 24 dB down an octave up"
+    );
 }
 
 #[test]

@@ -62,12 +62,18 @@ fn stem_path(song: &Path, name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Fits and scores every stem of every song in `songs`, `per_part` of fitting each, on all
-/// cores; `on_part` sees each score as it is done.
+/// cores; `on_part` sees each score as it is done. With `renders`, each part's fitted render
+/// (the one scored) is also written there as `<song>-<stem>.wav`.
 pub fn run(
     songs: &[std::path::PathBuf],
     per_part: fit::Budget,
+    renders: Option<&Path>,
     on_part: &(dyn Fn(&PartScore) + Sync),
 ) -> Result<Vec<PartScore>> {
+    if let Some(dir) = renders {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::error::Error::io(dir, "creating the folder", e))?;
+    }
     let mut jobs = Vec::new();
     for song in songs {
         let Ok(entries) = std::fs::read_dir(song.join("midi")) else {
@@ -99,7 +105,7 @@ pub fn run(
                 let Some((song, name, stem)) = jobs.get(k) else {
                     break;
                 };
-                let r = score_part(song, name, stem, &bank, per_part, k as u64);
+                let r = score_part(song, name, stem, &bank, per_part, k as u64, renders);
                 if let Ok(Some(s)) = &r {
                     on_part(s);
                 }
@@ -126,6 +132,7 @@ fn score_part(
     bank: &[auralis_engine::bank::Preset],
     budget: fit::Budget,
     seed: u64,
+    renders: Option<&Path>,
 ) -> Result<Option<PartScore>> {
     let (rate, stereo) = crate::decode::read_stereo(stem)?;
     let audio = hands::mono(&stereo);
@@ -142,17 +149,22 @@ fn score_part(
         return Ok(None);
     };
     let mut spec = mel::MelSpec::new(rate, 2048, 512, 128);
-    let mut dist = |values| {
-        let r = hands::mono(&hands::render_part(values, &notes, rate, audio.len()));
-        mel::distance(&mut spec, &audio, &r).map_or(f64::NAN, |d| d.0)
+    let song_name = song
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut dist = |values, keep: bool| -> Result<f64> {
+        let stereo = hands::render_part(values, &notes, rate, audio.len());
+        if let (true, Some(dir)) = (keep, renders) {
+            hands::write_wav(&dir.join(format!("{song_name}-{name}.wav")), rate, &stereo)?;
+        }
+        let r = hands::mono(&stereo);
+        Ok(mel::distance(&mut spec, &audio, &r).map_or(f64::NAN, |d| d.0))
     };
-    let preset_db = dist(&f.preset_values);
-    let fitted_db = dist(&f.values);
+    let preset_db = dist(&f.preset_values, false)?;
+    let fitted_db = dist(&f.values, true)?;
     Ok(Some(PartScore {
-        song: song
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        song: song_name,
         stem: name.to_string(),
         role: role.to_string(),
         preset: f.preset,

@@ -30,6 +30,9 @@
 //! 5. **Check.** The fitted patch is kept only if it is closer than the nearest preset on the
 //!    held-out excerpts and over both long windows; otherwise the nearest preset is the
 //!    answer.
+//! 6. **Song-wide tone.** The whole part is rendered and the patch's fine EQ (third-octave
+//!    bands) and high cut are set in closed form so that its average spectrum over the song
+//!    meets the stem's ([`match_song_tone`]), kept only where the whole part's distance falls.
 //!
 //! The budget is wall-clock time (optionally also a count of loss evaluations, for
 //! repeatable comparisons): a loss's cost is timed on the nearest preset, the steps around
@@ -42,7 +45,10 @@ use std::time::{Duration, Instant};
 
 use auralis_engine::bank::Preset;
 use auralis_engine::drums::DrumClass;
-use auralis_engine::params::{Values, EQ_BANDS, KIT_EQ, P};
+use auralis_engine::fx::eq::magnitude_db;
+use auralis_engine::params::{
+    Values, EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ, KIT_EQ, P,
+};
 use auralis_engine::render::{render_with, NoteSpec};
 use auralis_engine::Synth;
 
@@ -178,6 +184,7 @@ struct Excerpt {
 
 /// Renders excerpts and scores them.
 struct Objective {
+    rate: u32,
     synth: Synth,
     specs: [MelSpec; 2],
     excerpts: Vec<Excerpt>,
@@ -189,6 +196,7 @@ impl Objective {
         let mut synth = Synth::new(Values::default());
         synth.allocate(rate as f32);
         Self {
+            rate,
             synth,
             specs: [
                 MelSpec::new(rate, n_fft, n_fft / 4, 128),
@@ -256,6 +264,11 @@ impl Objective {
             rms,
         });
         Some(self.excerpts.len() - 1)
+    }
+
+    /// The rate the objective renders at, Hz.
+    fn synth_rate(&self) -> f32 {
+        self.rate as f32
     }
 
     /// Mono renders of the excerpts `which` with `values`.
@@ -515,6 +528,249 @@ impl Objective {
             y.iter_mut().for_each(|x| *x *= g);
         }
         self.loss_of(&renders, which)
+    }
+}
+
+/// Rounds of the song-wide tone match.
+const SONG_TONE_ROUNDS: usize = 2;
+/// High-cut corners the song-wide tone match tries: sixth-octave steps from 1 kHz up.
+const HIGH_CUT_STEPS_PER_OCTAVE: f64 = 6.0;
+
+/// The song-wide tone match: the whole part rendered, the stem's mean difference from it per
+/// mel band over the stem's active frames ([`mean_difference`]: what a static filter would
+/// have to add), and the fine EQ and the high cut set in closed form to add it
+/// ([`solve_tone`]); kept if the whole part's distance falls, and repeated from the new
+/// render. The excerpts judge timbre note by note; over the whole song a part also has its
+/// quiet passages, its tails and its band limit, and an EQ fitted on a dozen notes leaves a
+/// few dB of the song's average spectrum unmatched.
+fn match_song_tone(obj: &mut Objective, values: &mut Values, audio: &[f32], notes: &[NoteSpec]) {
+    let bands = obj.specs[0].bands();
+    let reference = obj.specs[0].powers(audio);
+    let rate = obj.synth_rate();
+    let centres = obj.specs[0].centres().to_vec();
+    let score = |obj: &mut Objective, v: &Values| {
+        let y = render_window(&mut obj.synth, v, notes, audio.len(), 0);
+        let c = obj.specs[0].powers(&y);
+        let d = distance_of_powers(&reference, &c, bands).map_or(f64::INFINITY, |d| d.0);
+        (d, c)
+    };
+    let (mut best, mut powers) = score(obj, values);
+    for _ in 0..SONG_TONE_ROUNDS {
+        let Some((diff, _)) = mean_difference(&reference, &powers, bands) else {
+            return;
+        };
+        let now = tone_response(values, &centres, rate);
+        let target: Vec<f64> = now.iter().zip(&diff).map(|(a, d)| a + d).collect();
+        let mut v = *values;
+        solve_tone(&mut v, &target, &centres, rate);
+        let (d, c) = score(obj, &v);
+        if d >= best {
+            return;
+        }
+        (best, powers, *values) = (d, c, v);
+    }
+}
+
+/// Response (dB) of `values`' fine EQ and high cut at each of `freqs`, at `rate`.
+fn tone_response(values: &Values, freqs: &[f64], rate: f32) -> Vec<f64> {
+    let cut = values.get(P::ToneHighCut);
+    let fine: Vec<[f64; 5]> = FINE_EQ_BANDS
+        .iter()
+        .filter(|(p, f)| values.get(*p).abs() >= 1e-3 && *f <= 0.45 * rate)
+        .map(|(p, f)| peak_coefs(*f, values.get(*p), rate))
+        .collect();
+    freqs
+        .iter()
+        .map(|&f| {
+            let x = f / rate as f64;
+            fine.iter().map(|c| magnitude_db(c, x)).sum::<f64>() + high_cut_db(cut, f, rate)
+        })
+        .collect()
+}
+
+/// The engine's peaking band ([`auralis_engine::filter::peaking`]) in f64.
+fn peak_coefs(freq: f32, gain_db: f32, rate: f32) -> [f64; 5] {
+    auralis_engine::fx::eq::Band {
+        kind: auralis_engine::fx::eq::BandKind::Peak,
+        freq_hz: freq,
+        gain_db,
+        q: FINE_EQ_Q,
+    }
+    .coefs_f64(rate)
+}
+
+/// Response (dB) at `f` Hz of the engine's high cut set to `cut` Hz: a fourth-order
+/// Butterworth, |H|² = 1 / (1 + (f/fc)^8) (the bilinear transform's warping is small below
+/// 0.45 of the rate, where the cut works); 0 when off.
+fn high_cut_db(cut: f32, f: f64, rate: f32) -> f64 {
+    if cut >= HIGH_CUT_OFF_HZ || cut >= 0.45 * rate {
+        return 0.0;
+    }
+    // Prewarped, as the bilinear transform maps the corner.
+    let warp = |x: f64| (std::f64::consts::PI * x / rate as f64).tan();
+    let r = warp(f.min(0.499 * rate as f64)) / warp(cut as f64);
+    -10.0 * (1.0 + r.powi(8)).log10()
+}
+
+/// Sets the fine EQ and the high cut of `values` so that their response at `freqs` (mel band
+/// centres, Hz) comes closest to `target` (dB), every band alike as the distance weighs them:
+/// least squares with a small ridge ([`TONE_RIDGE`], which keeps a band no mel band sees at
+/// 0 dB). Each high-cut corner (and none) is tried with the fine EQ it leaves to do, from the
+/// bands' responses at 0 dB taken as linear in their gains; the closest is kept, and the fine
+/// EQ is then refined by Gauss–Newton steps on its exact response (a peak's shape changes with
+/// its gain, and neighbours overlap).
+fn solve_tone(values: &mut Values, target: &[f64], freqs: &[f64], rate: f32) {
+    let usable: Vec<(P, f32)> = FINE_EQ_BANDS
+        .iter()
+        .copied()
+        .filter(|(_, f)| *f <= FINE_EQ_TOP * rate)
+        .collect();
+    let k = usable.len();
+    let response = |gains: &[f64]| -> Vec<f64> {
+        let coefs: Vec<[f64; 5]> = usable
+            .iter()
+            .zip(gains)
+            .filter(|(_, g)| g.abs() >= 1e-3)
+            .map(|((_, c), g)| peak_coefs(*c, *g as f32, rate))
+            .collect();
+        freqs
+            .iter()
+            .map(|&f| coefs.iter().map(|c| magnitude_db(c, f / rate as f64)).sum())
+            .collect()
+    };
+    // Jacobian (bands × mel bands, row-major by band) of the response at `gains`, by central
+    // differences of 1 dB.
+    let jacobian = |gains: &[f64]| -> Vec<f64> {
+        let mut j = vec![0.0; k * freqs.len()];
+        for b in 0..k {
+            let c = |g: f64| peak_coefs(usable[b].1, g as f32, rate);
+            let (up, down) = (c(gains[b] + 1.0), c(gains[b] - 1.0));
+            for (m, &f) in freqs.iter().enumerate() {
+                let x = f / rate as f64;
+                j[b * freqs.len() + m] = 0.5 * (magnitude_db(&up, x) - magnitude_db(&down, x));
+            }
+        }
+        j
+    };
+    // The step that best explains `residual`: (JᵀJ + λI) δ = Jᵀ r − λ g (the ridge on the
+    // gains themselves, not on the step).
+    let step = |j: &[f64], residual: &[f64], gains: &[f64]| -> Vec<f64> {
+        let n = freqs.len();
+        let mut a = vec![0.0; k * k];
+        let mut rhs = vec![0.0; k];
+        for p in 0..k {
+            for q in 0..k {
+                a[p * k + q] = (0..n).map(|m| j[p * n + m] * j[q * n + m]).sum();
+            }
+            a[p * k + p] += TONE_RIDGE;
+            rhs[p] =
+                (0..n).map(|m| j[p * n + m] * residual[m]).sum::<f64>() - TONE_RIDGE * gains[p];
+        }
+        solve_linear(&mut a, &mut rhs, k);
+        rhs
+    };
+    let top = (0.45 * rate).min(HIGH_CUT_OFF_HZ) as f64;
+    let mut cuts = vec![HIGH_CUT_OFF_HZ];
+    let mut c = 1_000.0f64;
+    while c < top {
+        cuts.push(c as f32);
+        c *= 2f64.powf(1.0 / HIGH_CUT_STEPS_PER_OCTAVE);
+    }
+    let zero = vec![0.0; k];
+    let j0 = jacobian(&zero);
+    let residual_for = |cut: f32| -> Vec<f64> {
+        target
+            .iter()
+            .zip(freqs)
+            .map(|(t, &f)| t - high_cut_db(cut, f, rate))
+            .collect()
+    };
+    let linear_error = |residual: &[f64], gains: &[f64]| -> f64 {
+        let n = freqs.len();
+        (0..n)
+            .map(|m| {
+                let fit: f64 = (0..k).map(|b| j0[b * n + m] * gains[b]).sum();
+                (residual[m] - fit).powi(2)
+            })
+            .sum::<f64>()
+            + TONE_RIDGE * gains.iter().map(|g| g * g).sum::<f64>()
+    };
+    let mut best = (f64::INFINITY, HIGH_CUT_OFF_HZ);
+    for &cut in &cuts {
+        let r = residual_for(cut);
+        let g: Vec<f64> = step(&j0, &r, &zero)
+            .into_iter()
+            .map(|g| g.clamp(-24.0, 24.0))
+            .collect();
+        let e = linear_error(&r, &g);
+        if e < best.0 {
+            best = (e, cut);
+        }
+    }
+    let cut = best.1;
+    values.set(P::ToneHighCut, cut);
+    let residual = residual_for(cut);
+    let mut gains = zero.clone();
+    for _ in 0..SOLVE_ROUNDS {
+        let now = response(&gains);
+        let r: Vec<f64> = residual.iter().zip(&now).map(|(a, b)| a - b).collect();
+        let d = step(&jacobian(&gains), &r, &gains);
+        for (g, d) in gains.iter_mut().zip(d) {
+            *g = (*g + d).clamp(-24.0, 24.0);
+        }
+    }
+    for (p, _) in FINE_EQ_BANDS {
+        values.set(p, 0.0);
+    }
+    for ((p, _), g) in usable.iter().zip(&gains) {
+        values.set(*p, *g as f32);
+    }
+}
+
+/// Gauss–Newton steps of [`solve_tone`]'s fine EQ.
+const SOLVE_ROUNDS: usize = 4;
+/// Ridge of [`solve_tone`]'s least squares (per band, in the units of a mel band's squared
+/// dB): small against the dozen mel bands a third-octave band spans, large against none.
+const TONE_RIDGE: f64 = 0.3;
+/// The fine EQ's top band that [`solve_tone`] sets, as a share of the rate: below the engine's
+/// limit, so that the patch sounds alike at 44.1 and 48 kHz.
+const FINE_EQ_TOP: f32 = 0.45;
+
+/// Solves `a x = b` in place (`a` n × n row-major, symmetric positive definite here) by
+/// Gaussian elimination with partial pivoting; `b` becomes `x` (a singular row leaves 0).
+fn solve_linear(a: &mut [f64], b: &mut [f64], n: usize) {
+    for col in 0..n {
+        let pivot = (col..n)
+            .max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))
+            .unwrap_or(col);
+        if a[pivot * n + col].abs() < 1e-12 {
+            continue;
+        }
+        if pivot != col {
+            for c in 0..n {
+                a.swap(col * n + c, pivot * n + c);
+            }
+            b.swap(col, pivot);
+        }
+        for row in col + 1..n {
+            let f = a[row * n + col] / a[col * n + col];
+            if f == 0.0 {
+                continue;
+            }
+            for c in col..n {
+                a[row * n + c] -= f * a[col * n + c];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    for col in (0..n).rev() {
+        let d = a[col * n + col];
+        if d.abs() < 1e-12 {
+            b[col] = 0.0;
+            continue;
+        }
+        let s: f64 = (col + 1..n).map(|c| a[col * n + c] * b[c]).sum();
+        b[col] = (b[col] - s) / d;
     }
 }
 
@@ -961,6 +1217,10 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     let tries = if drums { 0 } else { PLAIN.len() + 1 };
     let grid = REVERB_LEVELS.len() * REVERB_RT60S.len() + 1;
     let before = cost(tries * train.len(), 2 + grid) + eq_cost;
+    // The song-wide tone match renders the whole part once per round and once before: a
+    // long window's cost per second of it (the long window is rendered from its preroll).
+    let song_share = (SONG_TONE_ROUNDS + 1) as f64 * audio.len() as f64
+        / (rate as f64 * (LONG_S + LONG_PREROLL_S));
     let after = cost(
         tries * train.len() + 2 * judge.len() + all.len(),
         5 + nearest_long.len(),
@@ -1042,8 +1302,18 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     let timer = Instant::now();
     obj.loss(&values, &train);
     let per_excerpt_now = timer.elapsed().div_f64(train.len().max(1) as f64);
+    let timer = Instant::now();
+    if let Some(l) = long {
+        obj.loss(&values, &[l]);
+    }
+    // Measured: a whole part costs about 1.6 times a long window per second of it (a kit 2
+    // times: its class EQs, set by the search, make the buses dearer to render).
+    let song_cost = timer
+        .elapsed()
+        .mul_f64(song_share * if drums { 2.0 } else { 1.6 });
     let after = after
-        .mul_f64((per_excerpt_now.as_secs_f64() / per_excerpt.as_secs_f64().max(1e-9)).max(1.0));
+        .mul_f64((per_excerpt_now.as_secs_f64() / per_excerpt.as_secs_f64().max(1e-9)).max(1.0))
+        + song_cost;
     let rest = budget.left(started.elapsed() + after, evaluations);
     evaluations += fit_groups(
         &mut obj,
@@ -1085,6 +1355,9 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     } else {
         preset
     };
+    // Last, the whole song's average spectrum: the fine EQ and the high cut.
+    let mut values = values;
+    match_song_tone(&mut obj, &mut values, audio, &notes);
     let loss_after = obj.loss(&values, &all);
     Some(Fit {
         preset: preset.name.clone(),
@@ -1218,6 +1491,98 @@ mod tests {
     /// A square lead fitted near a square (a slightly uneven width, a little width
     /// modulation and vibrato) is snapped back to the square where that sounds closer, and
     /// a modulation the part really has is kept.
+    /// The fine EQ and high cut solved for a target made by a known setting reproduce that
+    /// target's response at the mel centres, and find its corner.
+    #[test]
+    fn the_tone_solver_recovers_a_known_fine_eq_and_high_cut() {
+        let rate = 44_100.0f32;
+        let spec = MelSpec::new(44_100, 2048, 512, 128);
+        let centres = spec.centres().to_vec();
+        let mut truth = Values::default();
+        truth.set(P::Fine200, 6.0);
+        truth.set(P::Fine1k6, -5.0);
+        truth.set(P::Fine2k, -3.0);
+        truth.set(P::Fine5k, 4.0);
+        truth.set(P::ToneHighCut, 9_000.0);
+        let target = tone_response(&truth, &centres, rate);
+        let mut v = Values::default();
+        solve_tone(&mut v, &target, &centres, rate);
+        let got = tone_response(&v, &centres, rate);
+        // Compared where the cut leaves something to hear (30 dB below it is the floor's).
+        let err: Vec<f64> = got
+            .iter()
+            .zip(&target)
+            .filter(|(_, t)| **t > -30.0)
+            .map(|(g, t)| (g - t).abs())
+            .collect();
+        let rms = (err.iter().map(|e| e * e).sum::<f64>() / err.len() as f64).sqrt();
+        let worst = err.iter().copied().fold(0.0, f64::max);
+        assert!(
+            rms < 0.3 && worst < 1.5,
+            "rms {rms:.2} dB, worst {worst:.2} dB"
+        );
+        let cut = v.get(P::ToneHighCut) as f64;
+        assert!(
+            (cut / 9_000.0).log2().abs() <= 1.0 / HIGH_CUT_STEPS_PER_OCTAVE,
+            "corner {cut} Hz"
+        );
+        // A flat target leaves the tone flat and the cut off.
+        let mut flat = Values::default();
+        solve_tone(&mut flat, &vec![0.0; centres.len()], &centres, rate);
+        assert_eq!(flat.get(P::ToneHighCut), HIGH_CUT_OFF_HZ);
+        assert!(FINE_EQ_BANDS.iter().all(|(p, _)| flat.get(*p).abs() < 1e-6));
+    }
+
+    /// A part whose stem is its own render through a tone it lacks (a boost, a dip and a band
+    /// limit) comes most of the way back to the stem after the song-wide tone match.
+    #[test]
+    fn the_song_wide_tone_match_finds_the_stems_tone() {
+        let rate = 44_100u32;
+        let mut plain = Values::default();
+        plain.set(P::Osc1Wave, 1.0);
+        plain.set(P::FilterCutoff, 6_000.0);
+        plain.set(P::Level, -12.0);
+        let mut stem_tone = plain;
+        stem_tone.set(P::Fine400, 7.0);
+        stem_tone.set(P::Fine2k5, -6.0);
+        stem_tone.set(P::ToneHighCut, 3_000.0);
+        let notes: Vec<NoteSpec> = (0..16)
+            .map(|i| NoteSpec {
+                start_s: 0.3 * i as f64,
+                end_s: 0.3 * i as f64 + 0.25,
+                pitch: [45u8, 48, 52, 57][i % 4],
+                velocity: 0.8,
+            })
+            .collect();
+        let len = rate as usize * 5;
+        let [l, r] = render(&stem_tone, &notes, rate as f32, len);
+        let stem: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+        let mut obj = Objective::new(rate);
+        let mut spec = MelSpec::new(rate, 2048, 512, 128);
+        let distance = |spec: &mut MelSpec, v: &Values| {
+            let [l, r] = render(v, &notes, rate as f32, len);
+            let y: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+            super::super::mel::distance(spec, &stem, &y).unwrap().0
+        };
+        let before = distance(&mut spec, &plain);
+        let mut v = plain;
+        match_song_tone(&mut obj, &mut v, &stem, &notes);
+        let after = distance(&mut spec, &v);
+        eprintln!(
+            "{before:.2} dB -> {after:.2} dB; 400 Hz {:.1} dB, 2.5 kHz {:.1} dB, cut {:.0} Hz",
+            v.get(P::Fine400),
+            v.get(P::Fine2k5),
+            v.get(P::ToneHighCut)
+        );
+        // What is left is mostly the stem's floor above the cut, which the distance floors.
+        assert!(after < 0.4 * before, "{before:.2} dB -> {after:.2} dB");
+        assert!(v.get(P::Fine400) > 3.0, "{}", v.get(P::Fine400));
+        assert!(v.get(P::Fine2k5) < -2.0, "{}", v.get(P::Fine2k5));
+        // The band limit is followed (by the cut, or by the fine EQ's top bands).
+        let above = tone_response(&v, &[8_000.0], rate as f32)[0];
+        assert!(above < -15.0, "{above:.1} dB at 8 kHz");
+    }
+
     #[test]
     fn simplify_snaps_to_plain_values_that_sound_closer() {
         let rate = 22_050u32;
