@@ -16,10 +16,14 @@
 //!    render: the output is linear in the level), is scored by successive halving (a pitched
 //!    part's on two excerpts, the best [`RANK_KEEP`] on all); the [`SHORTLIST`] best (the last
 //!    place to another generator) get a short trial fit each ([`TRIAL_SHARE`] of the budget
-//!    together), and the one that then sounds closest on the held-out excerpts and the long
-//!    window is fitted on.
+//!    together), and the one that then sounds closest over the whole part once a static EQ
+//!    is allowed for ([`super::mel::distance_after_eq`]: what its tone matches cannot fix)
+//!    is fitted on. The excerpts judge single notes; a part's sound over the song (its
+//!    phrases, tails and quiet passages) tells a square lead from a sung one where a dozen
+//!    notes, after a few evaluations of fitting, nearly tie.
 //! 4. **Fit.** Plain values (a square's width, no modulation, detune or extra source) are
-//!    tried, the reverb is chosen on a grid and the patch's tone EQ is matched in closed form
+//!    tried, the reverb is chosen on a grid (from one dry render: see
+//!    [`Objective::match_reverb`]) and the patch's tone EQ is matched in closed form
 //!    to the stem's average spectrum (ten octave bands; kept only if it lowers the loss), then
 //!    CMA-ES ([`super::cmaes`]) searches the sound-shaping parameters (which ones depends on
 //!    the voice type), normalised by their ranges, from the preset outwards, until the budget
@@ -32,7 +36,8 @@
 //!    answer.
 //! 6. **Song-wide tone.** The whole part is rendered and the patch's fine EQ (third-octave
 //!    bands) and high cut are set in closed form so that its average spectrum over the song
-//!    meets the stem's ([`match_song_tone`]), kept only where the whole part's distance falls.
+//!    meets the stem's ([`match_song_tone`]), kept only where the whole part's distance falls;
+//!    a further round only where the first render's time still fits in the budget.
 //!
 //! The budget is wall-clock time (optionally also a count of loss evaluations, for
 //! repeatable comparisons): a loss's cost is timed on the nearest preset, the steps around
@@ -50,10 +55,11 @@ use auralis_engine::params::{
     Values, EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ, KIT_EQ, P,
 };
 use auralis_engine::render::{render_with, NoteSpec};
+use auralis_engine::reverb::{Reverb, ReverbSettings};
 use auralis_engine::Synth;
 
 use super::cmaes;
-use super::mel::{distance_of_powers, mean_difference, MelSpec};
+use super::mel::{distance_after_eq, distance_of_powers, mean_difference, MelSpec};
 
 /// Excerpts fitted on per part (per drum class).
 pub const EXCERPTS: usize = 8;
@@ -444,20 +450,77 @@ impl Objective {
     /// Tries the reverb on a grid of levels and decay times (and as it is) and keeps the best
     /// on `which`. A reverb builds up over seconds, so `which` is a long window rendered from
     /// well before it: short excerpts would see too little of the tails of earlier notes.
+    ///
+    /// The voices are rendered once, dry: the reverb comes last but for the DC blocker, and
+    /// both are linear and time-invariant, so a render with the reverb is the dry render plus
+    /// the level times the reverb of the dry render, and each decay time costs one pass of
+    /// the reverb alone, not a render of every voice.
     fn match_reverb(&mut self, values: &mut Values, which: &[usize]) {
-        let mut best = (self.loss(values, which), *values);
-        for level in REVERB_LEVELS {
-            for rt60 in REVERB_RT60S {
-                let mut v = *values;
-                v.set(P::ReverbLevel, level);
-                v.set(P::ReverbRt60, rt60);
-                let loss = self.loss(&v, which);
-                if loss < best.0 {
-                    best = (loss, v);
-                }
+        let mut dry_values = *values;
+        dry_values.set(P::ReverbLevel, 0.0);
+        let dry: Vec<[Vec<f32>; 2]> = which
+            .iter()
+            .map(|&e| {
+                let ex = &self.excerpts[e];
+                let notes = ex.focused.as_ref().unwrap_or(&ex.notes);
+                render_with(&mut self.synth, &dry_values, notes, ex.render_len)
+            })
+            .collect();
+        let mut reverb = Reverb::default();
+        reverb.allocate(self.synth_rate());
+        let mut trials: Vec<(f32, f32)> =
+            vec![(values.get(P::ReverbLevel), values.get(P::ReverbRt60))];
+        for rt60 in REVERB_RT60S {
+            trials.extend(REVERB_LEVELS.iter().map(|&level| (level, rt60)));
+        }
+        let mut best: Option<(f64, (f32, f32))> = None;
+        let mut wet: Vec<[Vec<f32>; 2]> = Vec::new();
+        let mut wet_rt60 = None;
+        for (level, rt60) in trials {
+            if wet_rt60 != Some(rt60) {
+                reverb.set(ReverbSettings {
+                    rt60_s: rt60,
+                    predelay_ms: values.get(P::ReverbPredelay),
+                    damp_hz: values.get(P::ReverbDamp),
+                });
+                wet = dry
+                    .iter()
+                    .map(|[l, r]| {
+                        reverb.reset();
+                        let (mut wl, mut wr) = (l.clone(), r.clone());
+                        reverb.process(1.0, &mut wl, &mut wr);
+                        for (w, d) in wl.iter_mut().zip(l).chain(wr.iter_mut().zip(r)) {
+                            *w -= d;
+                        }
+                        [wl, wr]
+                    })
+                    .collect();
+                wet_rt60 = Some(rt60);
+            }
+            let renders: Vec<Vec<f32>> = which
+                .iter()
+                .zip(dry.iter().zip(&wet))
+                .map(|(&e, ([dl, dr], [wl, wr]))| {
+                    let ex = &self.excerpts[e];
+                    let at = ex.offset;
+                    let mut y: Vec<f32> = (at..dl.len())
+                        .map(|i| 0.5 * ((dl[i] + level * wl[i]) + (dr[i] + level * wr[i])))
+                        .collect();
+                    for (y, b) in y.iter_mut().zip(&ex.background) {
+                        *y += b;
+                    }
+                    y
+                })
+                .collect();
+            let loss = self.loss_of(&renders, which);
+            if best.is_none_or(|(b, _)| loss < b) {
+                best = Some((loss, (level, rt60)));
             }
         }
-        *values = best.1;
+        if let Some((_, (level, rt60))) = best {
+            values.set(P::ReverbLevel, level);
+            values.set(P::ReverbRt60, rt60);
+        }
     }
 
     /// Tries each set of [`PLAIN`] at its plain values, in order, keeping every one
@@ -542,8 +605,15 @@ const HIGH_CUT_STEPS_PER_OCTAVE: f64 = 6.0;
 /// ([`solve_tone`]); kept if the whole part's distance falls, and repeated from the new
 /// render. The excerpts judge timbre note by note; over the whole song a part also has its
 /// quiet passages, its tails and its band limit, and an EQ fitted on a dozen notes leaves a
-/// few dB of the song's average spectrum unmatched.
-fn match_song_tone(obj: &mut Objective, values: &mut Values, audio: &[f32], notes: &[NoteSpec]) {
+/// few dB of the song's average spectrum unmatched. The first render always runs; a round
+/// only where what it took still fits before `deadline`.
+fn match_song_tone(
+    obj: &mut Objective,
+    values: &mut Values,
+    audio: &[f32],
+    notes: &[NoteSpec],
+    deadline: Instant,
+) {
     let bands = obj.specs[0].bands();
     let reference = obj.specs[0].powers(audio);
     let rate = obj.synth_rate();
@@ -554,8 +624,13 @@ fn match_song_tone(obj: &mut Objective, values: &mut Values, audio: &[f32], note
         let d = distance_of_powers(&reference, &c, bands).map_or(f64::INFINITY, |d| d.0);
         (d, c)
     };
+    let timer = Instant::now();
     let (mut best, mut powers) = score(obj, values);
+    let per_round = timer.elapsed();
     for _ in 0..SONG_TONE_ROUNDS {
+        if Instant::now() + per_round > deadline {
+            return;
+        }
         let Some((diff, _)) = mean_difference(&reference, &powers, bands) else {
             return;
         };
@@ -1217,17 +1292,19 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     let tries = if drums { 0 } else { PLAIN.len() + 1 };
     let grid = REVERB_LEVELS.len() * REVERB_RT60S.len() + 1;
     let before = cost(tries * train.len(), 2 + grid) + eq_cost;
-    // The song-wide tone match renders the whole part once per round and once before: a
-    // long window's cost per second of it (the long window is rendered from its preroll).
-    let song_share = (SONG_TONE_ROUNDS + 1) as f64 * audio.len() as f64
-        / (rate as f64 * (LONG_S + LONG_PREROLL_S));
+    // A whole part's render (the trials' judge, the song-wide tone match) is costed at a
+    // long window's cost per second of it (the long window is rendered from its preroll);
+    // measured: a whole part costs about 1.6 times that (a kit 2 times: its class EQs, set by
+    // the search, make the buses dearer to render).
+    let song_share = audio.len() as f64 / (rate as f64 * (LONG_S + LONG_PREROLL_S))
+        * if drums { 2.0 } else { 1.6 };
+    let song_render = per_long.mul_f64(song_share);
     let after = cost(
         tries * train.len() + 2 * judge.len() + all.len(),
         5 + nearest_long.len(),
     ) + eq_cost;
-    // A trial: its EQ, its search, and its judging on the held-out excerpts and the long
-    // window.
-    let trial_cost = eq_cost + cost(judge.len(), 1);
+    // A trial: its EQ, its search, and its judging over the whole part.
+    let trial_cost = eq_cost + song_render;
 
     // Fit: a short fit of each of the best few presets, the one that does best on the held-out
     // excerpts is fitted on with the rest of the budget. Where the budget does not cover the
@@ -1266,6 +1343,7 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
         }
     }
     let mut evaluations = 0;
+    let song_reference = (picks.len() > 1).then(|| obj.specs[0].powers(audio));
     let mut contenders: Vec<(f64, &Preset, Values)> = Vec::new();
     for (k, (_, preset, v)) in picks.iter().map(|&i| &ranked[i]).enumerate() {
         let mut v = *v;
@@ -1282,9 +1360,15 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
                 seed.wrapping_add(100 * k as u64),
             );
         }
-        // Judged on the held-out excerpts and the long window alike.
-        let long_loss = long.map_or(0.0, |l| obj.loss(&v, &[l]));
-        contenders.push((obj.loss(&v, judge) + long_loss, preset, v));
+        // Judged over the whole part, on what its tone match would leave.
+        let score = if let Some(reference) = &song_reference {
+            let y = render_window(&mut obj.synth, &v, &notes, audio.len(), 0);
+            let c = obj.specs[0].powers(&y);
+            distance_after_eq(reference, &c, obj.specs[0].bands()).unwrap_or(f64::INFINITY)
+        } else {
+            0.0
+        };
+        contenders.push((score, preset, v));
     }
     contenders.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (_, preset, mut values) = contenders.swap_remove(0);
@@ -1306,11 +1390,8 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     if let Some(l) = long {
         obj.loss(&values, &[l]);
     }
-    // Measured: a whole part costs about 1.6 times a long window per second of it (a kit 2
-    // times: its class EQs, set by the search, make the buses dearer to render).
-    let song_cost = timer
-        .elapsed()
-        .mul_f64(song_share * if drums { 2.0 } else { 1.6 });
+    // The song-wide tone match: its first render and at least one round.
+    let song_cost = timer.elapsed().mul_f64(song_share * 2.0);
     let after = after
         .mul_f64((per_excerpt_now.as_secs_f64() / per_excerpt.as_secs_f64().max(1e-9)).max(1.0))
         + song_cost;
@@ -1357,7 +1438,7 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     };
     // Last, the whole song's average spectrum: the fine EQ and the high cut.
     let mut values = values;
-    match_song_tone(&mut obj, &mut values, audio, &notes);
+    match_song_tone(&mut obj, &mut values, audio, &notes, started + budget.time);
     let loss_after = obj.loss(&values, &all);
     Some(Fit {
         preset: preset.name.clone(),
@@ -1566,7 +1647,13 @@ mod tests {
         };
         let before = distance(&mut spec, &plain);
         let mut v = plain;
-        match_song_tone(&mut obj, &mut v, &stem, &notes);
+        match_song_tone(
+            &mut obj,
+            &mut v,
+            &stem,
+            &notes,
+            Instant::now() + Duration::from_secs(3600),
+        );
         let after = distance(&mut spec, &v);
         eprintln!(
             "{before:.2} dB -> {after:.2} dB; 400 Hz {:.1} dB, 2.5 kHz {:.1} dB, cut {:.0} Hz",
@@ -1680,6 +1767,48 @@ mod tests {
     }
 
     /// The drum groups are the kit's EQ groups, in their order.
+    #[test]
+    fn the_one_render_reverb_grid_finds_the_stems_reverb() {
+        let rate = 22_050u32;
+        let bank = auralis_engine::bank::presets();
+        let mut plain = bank
+            .iter()
+            .find(|p| p.role == "keys")
+            .and_then(|p| p.patch.values().ok())
+            .unwrap();
+        plain.set(P::ReverbLevel, 0.0);
+        let mut truth = plain;
+        truth.set(P::ReverbLevel, REVERB_LEVELS[1]);
+        truth.set(P::ReverbRt60, REVERB_RT60S[2]);
+        let notes: Vec<NoteSpec> = (0..8)
+            .map(|i| NoteSpec {
+                start_s: 0.5 * i as f64,
+                end_s: 0.5 * i as f64 + 0.2,
+                pitch: 60 + [0u8, 4, 7, 12][i % 4],
+                velocity: 0.8,
+            })
+            .collect();
+        let [l, r] = render(&truth, &notes, rate as f32, rate as usize * 5);
+        let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+        let mut obj = Objective::new(rate);
+        let w = obj
+            .add_window(
+                &mono,
+                rate,
+                &notes,
+                rate as usize * 2,
+                rate as usize * 5,
+                2.0,
+            )
+            .unwrap();
+        let mut v = plain;
+        obj.match_reverb(&mut v, &[w]);
+        assert_eq!(v.get(P::ReverbLevel), truth.get(P::ReverbLevel));
+        assert_eq!(v.get(P::ReverbRt60), truth.get(P::ReverbRt60));
+        // What the grid scored is what a render with that reverb scores.
+        assert!(obj.loss(&v, &[w]) < 1e-3, "{}", obj.loss(&v, &[w]));
+    }
+
     #[test]
     fn drum_groups_follow_the_kit_eq_groups() {
         let groups = drum_groups();

@@ -150,11 +150,10 @@ pub fn distance(spec: &mut MelSpec, reference: &[f32], candidate: &[f32]) -> Opt
     distance_of_powers(&r, &c, spec.bands())
 }
 
-/// Mean over the reference's active frames of the per-band difference reference − candidate,
-/// dB (floored as [`distance`] floors), with the number of frames; what a static EQ would
-/// have to add to the candidate.
-pub fn mean_difference(r: &[f32], c: &[f32], bands: usize) -> Option<(Vec<f64>, usize)> {
-    let frames = (r.len() / bands).min(c.len() / bands);
+/// The reference's active frames (within [`ACTIVE_DB`] of its loudest frame) among the first
+/// `frames`, and the power floor ([`FLOOR_DB`] under its loudest band) every distance adds;
+/// `None` when the reference is silent.
+fn active_frames(r: &[f32], frames: usize, bands: usize) -> Option<(Vec<usize>, f64)> {
     let frame_power = |t: usize| -> f64 {
         r[t * bands..(t + 1) * bands]
             .iter()
@@ -167,54 +166,72 @@ pub fn mean_difference(r: &[f32], c: &[f32], bands: usize) -> Option<(Vec<f64>, 
         return None;
     }
     let active = loudest * 10f64.powf(-ACTIVE_DB / 10.0);
-    let floor = band_max * 10f64.powf(-FLOOR_DB / 10.0);
+    let frames: Vec<usize> = (0..frames).filter(|&t| frame_power(t) >= active).collect();
+    (!frames.is_empty()).then(|| (frames, band_max * 10f64.powf(-FLOOR_DB / 10.0)))
+}
+
+/// Mean over the reference's active frames of the per-band difference reference − candidate,
+/// dB (floored as [`distance`] floors), with the number of frames; what a static EQ would
+/// have to add to the candidate.
+pub fn mean_difference(r: &[f32], c: &[f32], bands: usize) -> Option<(Vec<f64>, usize)> {
+    let frames = (r.len() / bands).min(c.len() / bands);
+    let (active, floor) = active_frames(r, frames, bands)?;
     let mut sum = vec![0.0f64; bands];
-    let mut n = 0;
-    for t in (0..frames).filter(|&t| frame_power(t) >= active) {
+    for &t in &active {
         for (b, s) in sum.iter_mut().enumerate() {
             *s += 10.0
                 * ((r[t * bands + b] as f64 + floor) / (c[t * bands + b] as f64 + floor)).log10();
         }
-        n += 1;
     }
-    (n > 0).then(|| (sum.iter().map(|s| s / n as f64).collect(), n))
+    let n = active.len();
+    Some((sum.iter().map(|s| s / n as f64).collect(), n))
 }
 
 /// [`distance`] on band powers already computed (`frames × bands`, the shorter side sets the
 /// frame count).
 pub fn distance_of_powers(r: &[f32], c: &[f32], bands: usize) -> Option<(f64, usize)> {
     let frames = (r.len() / bands).min(c.len() / bands);
-    if frames == 0 {
-        return None;
-    }
-    let frame_power = |t: usize| -> f64 {
-        r[t * bands..(t + 1) * bands]
-            .iter()
-            .map(|&p| p as f64)
-            .sum()
+    let (active, floor) = active_frames(r, frames, bands)?;
+    let sum: f64 = active
+        .iter()
+        .map(|&t| {
+            let sq: f64 = (0..bands)
+                .map(|b| {
+                    let a = 10.0 * (r[t * bands + b] as f64 + floor).log10();
+                    let e = 10.0 * (c[t * bands + b] as f64 + floor).log10();
+                    (a - e).powi(2)
+                })
+                .sum();
+            (sq / bands as f64).sqrt()
+        })
+        .sum();
+    Some((sum / active.len() as f64, active.len()))
+}
+
+/// [`distance_of_powers`] once each band of the candidate is moved by the reference's mean
+/// difference from it ([`mean_difference`]): the distance a static EQ and gain cannot remove,
+/// for comparing candidates on what is left to their sound once their tone is matched.
+pub fn distance_after_eq(r: &[f32], c: &[f32], bands: usize) -> Option<f64> {
+    let frames = (r.len() / bands).min(c.len() / bands);
+    let (active, floor) = active_frames(r, frames, bands)?;
+    let diff = |t: usize, b: usize| {
+        10.0 * ((r[t * bands + b] as f64 + floor) / (c[t * bands + b] as f64 + floor)).log10()
     };
-    let loudest = (0..frames).map(frame_power).fold(0.0f64, f64::max);
-    let band_max = r[..frames * bands].iter().fold(0.0f32, |m, &p| m.max(p)) as f64;
-    if loudest <= 0.0 || band_max <= 0.0 {
-        return None;
-    }
-    let active = loudest * 10f64.powf(-ACTIVE_DB / 10.0);
-    let floor = band_max * 10f64.powf(-FLOOR_DB / 10.0);
-    let (mut sum, mut n) = (0.0f64, 0usize);
-    for t in 0..frames {
-        if frame_power(t) < active {
-            continue;
+    let n = active.len() as f64;
+    let mut mean = vec![0.0f64; bands];
+    for &t in &active {
+        for (b, m) in mean.iter_mut().enumerate() {
+            *m += diff(t, b) / n;
         }
-        let mut sq = 0.0f64;
-        for b in 0..bands {
-            let a = 10.0 * (r[t * bands + b] as f64 + floor).log10();
-            let e = 10.0 * (c[t * bands + b] as f64 + floor).log10();
-            sq += (a - e).powi(2);
-        }
-        sum += (sq / bands as f64).sqrt();
-        n += 1;
     }
-    (n > 0).then(|| (sum / n as f64, n))
+    let sum: f64 = active
+        .iter()
+        .map(|&t| {
+            let sq: f64 = (0..bands).map(|b| (diff(t, b) - mean[b]).powi(2)).sum();
+            (sq / bands as f64).sqrt()
+        })
+        .sum();
+    Some(sum / n)
 }
 
 #[cfg(test)]
