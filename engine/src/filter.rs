@@ -214,6 +214,29 @@ pub fn lowpass(freq_hz: f32, q: f32, sample_rate: f32) -> [f32; 5] {
 
 /// Quality factors of the two sections of a fourth-order Butterworth low-pass.
 pub const BUTTERWORTH4_Q: [f32; 2] = [0.541_196_1, 1.306_563];
+/// Quality factors of the four sections of an eighth-order Butterworth low-pass.
+pub const BUTTERWORTH8_Q: [f32; 4] = [0.509_795_6, 0.601_344_9, 0.899_976_2, 2.562_915_4];
+/// Quality factors of the eight sections of a sixteenth-order Butterworth low-pass.
+pub const BUTTERWORTH16_Q: [f32; 8] = [
+    0.502_419_3,
+    0.522_498_6,
+    0.566_944,
+    0.646_821_8,
+    0.788_154_6,
+    1.060_677_7,
+    1.722_447_1,
+    5.101_148_6,
+];
+
+/// The quality factors of the sections of an `order`-th order Butterworth low-pass (4, 8 or
+/// 16): section k of N has Q = 1 / (2 cos((2k − 1)π / 2N)).
+pub fn butterworth_q(order: usize) -> &'static [f32] {
+    match order {
+        16 => &BUTTERWORTH16_Q,
+        8 => &BUTTERWORTH8_Q,
+        _ => &BUTTERWORTH4_Q,
+    }
+}
 
 /// A biquad's state (transposed direct form II).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

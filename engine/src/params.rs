@@ -418,6 +418,7 @@ params! {
     Fine16k = ("fine_eq_16k_db", "Fine EQ 16 kHz", "dB", lin(-24.0, 24.0, 0.0)),
     Fine20k = ("fine_eq_20k_db", "Fine EQ 20 kHz", "dB", lin(-24.0, 24.0, 0.0)),
     ToneHighCut = ("tone_high_cut_hz", "High cut", "Hz", log(1_000.0, 22_000.0, 22_000.0)),
+    ToneHighCutSlope = ("tone_high_cut_slope", "High cut slope", "", choice(HIGH_CUT_SLOPES, 0)),
 }
 
 /// Number of parameters.
@@ -473,6 +474,16 @@ pub const FINE_EQ_BANDS: [(P, f32); 30] = [
 
 /// Quality factor of the fine EQ's bands: a third of an octave between the -3 dB points.
 pub const FINE_EQ_Q: f32 = 4.318;
+
+/// The high cut's slopes (the options of [`P::ToneHighCutSlope`]): Butterworth low-passes of
+/// order 4, 8 and 16. The steep ones match a source with a hard band limit: a lossy codec's
+/// (16 to 20 kHz), a sampler's or a resampler's.
+pub const HIGH_CUT_SLOPES: &[&str] = &["24 dB/oct", "48 dB/oct", "96 dB/oct"];
+
+/// The order of the Butterworth low-pass of high-cut slope option `slope`.
+pub fn high_cut_order(slope: f32) -> usize {
+    4 << (slope.round().clamp(0.0, 2.0) as usize)
+}
 
 /// The high cut's setting at and above which it is off (the top of its range).
 pub const HIGH_CUT_OFF_HZ: f32 = 22_000.0;

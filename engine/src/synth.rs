@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use crate::drums::DrumKit;
-use crate::filter::{flush, lowpass, peaking, Biquad, BUTTERWORTH4_Q};
+use crate::filter::{butterworth_q, flush, lowpass, peaking, Biquad};
+use crate::params::{high_cut_order, EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ};
 use crate::params::{Kind, Values, P, SPECS};
-use crate::params::{EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ};
 use crate::reverb::{Reverb, ReverbSettings};
 use crate::voice::{Control, Voice, CONTROL_PERIOD};
 use crate::wavetable::WaveTables;
@@ -199,8 +199,11 @@ impl Synth {
         if self.sample_rate > 0.0 {
             self.eq.update(&self.current, self.sample_rate);
             self.fine_eq.update(&self.current, self.sample_rate);
-            self.high_cut
-                .update(self.current.get(P::ToneHighCut), self.sample_rate);
+            self.high_cut.update(
+                self.current.get(P::ToneHighCut),
+                high_cut_order(self.current.get(P::ToneHighCutSlope)),
+                self.sample_rate,
+            );
         }
     }
 
@@ -562,39 +565,47 @@ impl<const N: usize> PeakBank<N> {
     }
 }
 
-/// The patch's high cut: a fourth-order Butterworth low-pass, off at [`HIGH_CUT_OFF_HZ`] or
-/// above 0.45 of the rate.
+/// The patch's high cut: a Butterworth low-pass of order 4, 8 or 16 (its slope), off at
+/// [`HIGH_CUT_OFF_HZ`] or above 0.45 of the rate.
 #[derive(Debug, Clone, Default)]
 struct HighCut {
     /// The corner the coefficients were made for (0: none yet).
     hz: f32,
+    /// The order they were made for.
+    order: usize,
     on: bool,
-    coefs: [[f32; 5]; 2],
-    state: [[Biquad; 2]; 2],
+    /// Second-order sections in use (order / 2).
+    sections: usize,
+    coefs: [[f32; 5]; 8],
+    state: [[Biquad; 8]; 2],
 }
 
 impl HighCut {
     fn clear(&mut self) {
-        self.state = [[Biquad::default(); 2]; 2];
+        self.state = [[Biquad::default(); 8]; 2];
     }
 
     fn invalidate(&mut self) {
         self.hz = f32::NAN;
     }
 
-    fn update(&mut self, hz: f32, rate: f32) {
-        if hz == self.hz {
+    fn update(&mut self, hz: f32, order: usize, rate: f32) {
+        if hz == self.hz && order == self.order {
             return;
         }
         self.hz = hz;
         let on = hz < HIGH_CUT_OFF_HZ && hz < 0.45 * rate;
-        if on && !self.on {
-            // Switched on: from silence, as a filter that was not running.
+        if on && (!self.on || order != self.order) {
+            // Switched on, or to another number of sections: from silence, as a filter that
+            // was not running.
             self.clear();
         }
+        self.order = order;
         self.on = on;
         if on {
-            for (c, q) in self.coefs.iter_mut().zip(BUTTERWORTH4_Q) {
+            let qs = butterworth_q(order);
+            self.sections = qs.len();
+            for (c, &q) in self.coefs.iter_mut().zip(qs) {
                 *c = lowpass(hz, q, rate);
             }
         }
@@ -617,7 +628,10 @@ impl HighCut {
         for (buf, states) in [left, right].into_iter().zip(self.state.iter_mut()) {
             for x in buf.iter_mut() {
                 let mut y = *x;
-                for (st, c) in states.iter_mut().zip(&self.coefs) {
+                for (st, c) in states[..self.sections]
+                    .iter_mut()
+                    .zip(&self.coefs[..self.sections])
+                {
                     y = st.tick(y, c);
                 }
                 *x = y;

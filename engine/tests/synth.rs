@@ -523,6 +523,52 @@ fn the_fine_eq_and_the_high_cut_follow_their_responses() {
     );
 }
 
+/// The steep high-cut slopes follow the Butterworth responses of order 8 and 16 (white noise
+/// against the same noise unfiltered, as above).
+#[test]
+fn the_steep_high_cut_slopes_follow_their_responses() {
+    let mut noise = Values::default();
+    noise.set(P::Osc1Level, 0.0);
+    noise.set(P::NoiseLevel, 1.0);
+    noise.set(P::AmpSustain, 1.0);
+    let held = |v: &Values| {
+        let notes = [NoteSpec {
+            start_s: 0.0,
+            end_s: 2.0,
+            pitch: 60,
+            velocity: 1.0,
+        }];
+        render(v, &notes, RATE, 96_000)[0][4_800..].to_vec()
+    };
+    let plain = held(&noise);
+    let corner = 15_000.0f32;
+    for (slope, order) in [(1.0f32, 8), (2.0, 16)] {
+        let mut shaped = noise;
+        shaped.set(P::ToneHighCut, corner);
+        shaped.set(P::ToneHighCutSlope, slope);
+        assert_eq!(auralis_engine::params::high_cut_order(slope), order);
+        let out = held(&shaped);
+        let gain_db = |f: f32| {
+            let (lo, hi) = (f * 0.99, f * 1.01);
+            10.0 * (band_energy(&out, lo, hi) / band_energy(&plain, lo, hi)).log10()
+        };
+        let warp = |x: f32| (std::f32::consts::PI * x / RATE).tan();
+        let cut = |f: f32| -10.0 * (1.0 + (warp(f) / warp(corner)).powi(2 * order as i32)).log10();
+        // Compared down to 25 dB under the pass band, where the band's measure is exact enough.
+        for f in [
+            3_000.0, 10_000.0, 13_500.0, 14_500.0, 15_000.0, 15_500.0, 16_000.0,
+        ] {
+            let (got, want) = (gain_db(f), cut(f));
+            assert!(
+                (got - want).abs() < 0.6,
+                "order {order}, {f} Hz: {got:.2} dB, analytic {want:.2} dB"
+            );
+        }
+        // 18 kHz, a quarter of an octave up: the fourth order is 17 dB down, these 33 and 66.
+        assert!(gain_db(18_000.0) < -28.0, "order {order}");
+    }
+}
+
 #[test]
 fn the_plucked_string_is_in_tune_and_decays_as_set() {
     let mut v = Values::default();

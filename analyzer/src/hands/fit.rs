@@ -35,7 +35,7 @@
 //!    held-out excerpts and over both long windows; otherwise the nearest preset is the
 //!    answer.
 //! 6. **Song-wide tone.** The whole part is rendered and the patch's fine EQ (third-octave
-//!    bands) and high cut are set in closed form so that its average spectrum over the song
+//!    bands) and high cut (corner and slope) are set in closed form so that its average spectrum over the song
 //!    meets the stem's ([`match_song_tone`]), kept only where the whole part's distance falls;
 //!    a further round only where the first render's time still fits in the budget.
 //!
@@ -52,7 +52,8 @@ use auralis_engine::bank::Preset;
 use auralis_engine::drums::DrumClass;
 use auralis_engine::fx::eq::magnitude_db;
 use auralis_engine::params::{
-    Values, EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ, KIT_EQ, P,
+    high_cut_order, Values, EQ_BANDS, FINE_EQ_BANDS, FINE_EQ_Q, HIGH_CUT_OFF_HZ, HIGH_CUT_SLOPES,
+    KIT_EQ, P,
 };
 use auralis_engine::render::{render_with, NoteSpec};
 use auralis_engine::reverb::{Reverb, ReverbSettings};
@@ -596,8 +597,9 @@ impl Objective {
 
 /// Rounds of the song-wide tone match.
 const SONG_TONE_ROUNDS: usize = 2;
-/// High-cut corners the song-wide tone match tries: sixth-octave steps from 1 kHz up.
-const HIGH_CUT_STEPS_PER_OCTAVE: f64 = 6.0;
+/// High-cut corners the song-wide tone match tries: twelfth-octave steps from 1 kHz up (a
+/// steep cut needs its corner within a few per cent), each at every slope.
+const HIGH_CUT_STEPS_PER_OCTAVE: f64 = 12.0;
 
 /// The song-wide tone match: the whole part rendered, the stem's mean difference from it per
 /// mel band over the stem's active frames ([`mean_difference`]: what a static filter would
@@ -649,6 +651,7 @@ fn match_song_tone(
 /// Response (dB) of `values`' fine EQ and high cut at each of `freqs`, at `rate`.
 fn tone_response(values: &Values, freqs: &[f64], rate: f32) -> Vec<f64> {
     let cut = values.get(P::ToneHighCut);
+    let order = high_cut_order(values.get(P::ToneHighCutSlope));
     let fine: Vec<[f64; 5]> = FINE_EQ_BANDS
         .iter()
         .filter(|(p, f)| values.get(*p).abs() >= 1e-3 && *f <= 0.45 * rate)
@@ -658,7 +661,7 @@ fn tone_response(values: &Values, freqs: &[f64], rate: f32) -> Vec<f64> {
         .iter()
         .map(|&f| {
             let x = f / rate as f64;
-            fine.iter().map(|c| magnitude_db(c, x)).sum::<f64>() + high_cut_db(cut, f, rate)
+            fine.iter().map(|c| magnitude_db(c, x)).sum::<f64>() + high_cut_db(cut, order, f, rate)
         })
         .collect()
 }
@@ -674,23 +677,24 @@ fn peak_coefs(freq: f32, gain_db: f32, rate: f32) -> [f64; 5] {
     .coefs_f64(rate)
 }
 
-/// Response (dB) at `f` Hz of the engine's high cut set to `cut` Hz: a fourth-order
-/// Butterworth, |H|² = 1 / (1 + (f/fc)^8) (the bilinear transform's warping is small below
-/// 0.45 of the rate, where the cut works); 0 when off.
-fn high_cut_db(cut: f32, f: f64, rate: f32) -> f64 {
+/// Response (dB) at `f` Hz of the engine's high cut set to `cut` Hz at Butterworth `order`:
+/// |H|² = 1 / (1 + (f/fc)^2N) on prewarped frequencies, as the bilinear transform maps them; 0
+/// when off.
+fn high_cut_db(cut: f32, order: usize, f: f64, rate: f32) -> f64 {
     if cut >= HIGH_CUT_OFF_HZ || cut >= 0.45 * rate {
         return 0.0;
     }
     // Prewarped, as the bilinear transform maps the corner.
     let warp = |x: f64| (std::f64::consts::PI * x / rate as f64).tan();
     let r = warp(f.min(0.499 * rate as f64)) / warp(cut as f64);
-    -10.0 * (1.0 + r.powi(8)).log10()
+    -10.0 * (1.0 + r.powi(2 * order as i32)).log10()
 }
 
 /// Sets the fine EQ and the high cut of `values` so that their response at `freqs` (mel band
 /// centres, Hz) comes closest to `target` (dB), every band alike as the distance weighs them:
 /// least squares with a small ridge ([`TONE_RIDGE`], which keeps a band no mel band sees at
-/// 0 dB). Each high-cut corner (and none) is tried with the fine EQ it leaves to do, from the
+/// 0 dB). Each high-cut corner at each slope (and none) is tried with the fine EQ it leaves to
+/// do, from the
 /// bands' responses at 0 dB taken as linear in their gains; the closest is kept, and the fine
 /// EQ is then refined by Gauss–Newton steps on its exact response (a peak's shape changes with
 /// its gain, and neighbours overlap).
@@ -753,11 +757,11 @@ fn solve_tone(values: &mut Values, target: &[f64], freqs: &[f64], rate: f32) {
     }
     let zero = vec![0.0; k];
     let j0 = jacobian(&zero);
-    let residual_for = |cut: f32| -> Vec<f64> {
+    let residual_for = |cut: f32, order: usize| -> Vec<f64> {
         target
             .iter()
             .zip(freqs)
-            .map(|(t, &f)| t - high_cut_db(cut, f, rate))
+            .map(|(t, &f)| t - high_cut_db(cut, order, f, rate))
             .collect()
     };
     let linear_error = |residual: &[f64], gains: &[f64]| -> f64 {
@@ -770,21 +774,30 @@ fn solve_tone(values: &mut Values, target: &[f64], freqs: &[f64], rate: f32) {
             .sum::<f64>()
             + TONE_RIDGE * gains.iter().map(|g| g * g).sum::<f64>()
     };
-    let mut best = (f64::INFINITY, HIGH_CUT_OFF_HZ);
+    // (error, corner, slope option); the slope matters only with a corner.
+    let mut best = (f64::INFINITY, HIGH_CUT_OFF_HZ, 0usize);
     for &cut in &cuts {
-        let r = residual_for(cut);
-        let g: Vec<f64> = step(&j0, &r, &zero)
-            .into_iter()
-            .map(|g| g.clamp(-24.0, 24.0))
-            .collect();
-        let e = linear_error(&r, &g);
-        if e < best.0 {
-            best = (e, cut);
+        let slopes = if cut >= HIGH_CUT_OFF_HZ {
+            1
+        } else {
+            HIGH_CUT_SLOPES.len()
+        };
+        for slope in 0..slopes {
+            let r = residual_for(cut, high_cut_order(slope as f32));
+            let g: Vec<f64> = step(&j0, &r, &zero)
+                .into_iter()
+                .map(|g| g.clamp(-24.0, 24.0))
+                .collect();
+            let e = linear_error(&r, &g);
+            if e < best.0 {
+                best = (e, cut, slope);
+            }
         }
     }
-    let cut = best.1;
+    let (_, cut, slope) = best;
     values.set(P::ToneHighCut, cut);
-    let residual = residual_for(cut);
+    values.set(P::ToneHighCutSlope, slope as f32);
+    let residual = residual_for(cut, high_cut_order(slope as f32));
     let mut gains = zero.clone();
     for _ in 0..SOLVE_ROUNDS {
         let now = response(&gains);
@@ -1605,6 +1618,21 @@ mod tests {
         let cut = v.get(P::ToneHighCut) as f64;
         assert!(
             (cut / 9_000.0).log2().abs() <= 1.0 / HIGH_CUT_STEPS_PER_OCTAVE,
+            "corner {cut} Hz"
+        );
+        // A hard band limit (a codec's or a resampler's: 96 dB/oct at 18.5 kHz over a tilt)
+        // is found at the steepest slope, its corner within a step.
+        let mut limited = Values::default();
+        limited.set(P::Fine8k, -4.0);
+        limited.set(P::ToneHighCut, 18_500.0);
+        limited.set(P::ToneHighCutSlope, 2.0);
+        let target = tone_response(&limited, &centres, rate);
+        let mut v = Values::default();
+        solve_tone(&mut v, &target, &centres, rate);
+        assert_eq!(v.get(P::ToneHighCutSlope), 2.0);
+        let cut = v.get(P::ToneHighCut) as f64;
+        assert!(
+            (cut / 18_500.0).log2().abs() <= 1.0 / HIGH_CUT_STEPS_PER_OCTAVE,
             "corner {cut} Hz"
         );
         // A flat target leaves the tone flat and the cut off.
