@@ -79,6 +79,9 @@ pub struct Synth {
     /// Whether some of `current` may still be on its way to `target` (the smoothing loop
     /// runs only then).
     smoothing: bool,
+    /// Whether `current` may have moved since the EQs', the high cut's and the reverb's
+    /// settings were last made from it (they are remade at the next control tick).
+    moved: bool,
     clock: u64,
     bend: f32,
     /// Pitch of the last note played, where a glide starts.
@@ -108,6 +111,7 @@ impl Synth {
             target: values,
             current: values,
             smoothing: false,
+            moved: true,
             clock: 0,
             bend: 0.0,
             last_pitch: None,
@@ -212,6 +216,7 @@ impl Synth {
         self.target = values;
         self.current = values;
         self.smoothing = false;
+        self.moved = true;
     }
 
     /// The values as set.
@@ -224,6 +229,7 @@ impl Synth {
         if let Some(spec) = SPECS.get(index) {
             self.target.0[index] = spec.clamp(value);
             self.smoothing = true;
+            self.moved = true;
             if matches!(spec.kind, Kind::Int { .. } | Kind::Choice { .. }) {
                 self.current.0[index] = self.target.0[index];
             }
@@ -297,12 +303,20 @@ impl Synth {
     }
 
     fn control_tick(&mut self, tables: &WaveTables) {
+        // Settings are remade only where the values moved (the smoothing moves them too).
+        let moved = self.moved || self.smoothing;
         if self.smoothing {
             self.smooth();
         }
-        self.update_eq();
+        if moved {
+            self.update_eq();
+            if self.drums() {
+                self.kit.update_eq(&self.current, self.sample_rate);
+            }
+            self.update_reverb();
+            self.moved = false;
+        }
         if self.drums() {
-            self.kit.update_eq(&self.current, self.sample_rate);
             self.kit.flush();
         }
         self.eq.flush();
@@ -311,7 +325,6 @@ impl Synth {
         for (x, y) in self.dc.iter_mut() {
             (*x, *y) = (flush(*x), flush(*y));
         }
-        self.update_reverb();
         let ctl = control(&self.current, tables, self.sample_rate, self.bend);
         for v in self.voices.iter_mut().filter(|v| v.is_active()) {
             v.control(&ctl);
@@ -500,6 +513,8 @@ struct PeakBank<const N: usize> {
     gains: [f32; N],
     /// Whether each band filters (not at 0 dB, not above 0.45 of the rate).
     active: [bool; N],
+    /// Whether any band filters.
+    any: bool,
     coefs: [[f32; 5]; N],
     state: [[Biquad; N]; 2],
 }
@@ -511,6 +526,7 @@ impl<const N: usize> PeakBank<N> {
             q,
             gains: [0.0; N],
             active: [false; N],
+            any: false,
             coefs: [[1.0, 0.0, 0.0, 0.0, 0.0]; N],
             state: [[Biquad::default(); N]; 2],
         }
@@ -534,10 +550,14 @@ impl<const N: usize> PeakBank<N> {
                 self.active[k] = g.abs() >= 1e-3 && *freq <= 0.45 * rate;
             }
         }
+        self.any = self.active.iter().any(|&on| on);
     }
 
     /// Bands that do not filter keep a zero state.
     fn flush(&mut self) {
+        if !self.any {
+            return;
+        }
         for (k, &on) in self.active.iter().enumerate() {
             if on {
                 self.state[0][k].flush();
@@ -548,6 +568,9 @@ impl<const N: usize> PeakBank<N> {
 
     /// Filters both channels in place, through the active bands only.
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if !self.any {
+            return;
+        }
         for k in 0..N {
             if !self.active[k] {
                 continue;

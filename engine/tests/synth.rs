@@ -523,6 +523,69 @@ fn the_fine_eq_and_the_high_cut_follow_their_responses() {
     );
 }
 
+/// The tone EQs, the high cut and the reverb follow their parameters when automated: a
+/// change sent while a note plays lands where a patch set that way from the start is.
+#[test]
+fn automated_eq_high_cut_and_reverb_settings_take_effect() {
+    let mut plain = Values::default();
+    plain.set(P::AmpSustain, 1.0);
+    plain.set(P::ReverbRt60, 0.8);
+    let mut set = plain;
+    let moves = [
+        (P::Fine1k, 9.0),
+        (P::Eq4k, -6.0),
+        (P::ToneHighCut, 5_000.0),
+        (P::ToneHighCutSlope, 1.0),
+        (P::ReverbLevel, 0.3),
+        (P::ReverbRt60, 0.3),
+    ];
+    for (p, x) in moves {
+        set.set(p, x);
+    }
+    let len = 48_000;
+    let play = |v: Values, automate: bool| {
+        let mut synth = Synth::new(v);
+        synth.allocate(RATE);
+        let mut ev = vec![(
+            0u64,
+            EventKind::NoteOn {
+                note: 57,
+                velocity: 0.9,
+            },
+        )];
+        if automate {
+            ev.extend(moves.iter().map(|&(p, value)| {
+                (
+                    1_000,
+                    EventKind::Param {
+                        index: p as usize,
+                        value,
+                    },
+                )
+            }));
+        }
+        render_blocks(&mut synth, &ev, len, &[64])
+    };
+    let (before, after, automated) = (play(plain, false), play(set, false), play(plain, true));
+    // Over the last quarter second, the smoothing long done and the reverb's old tail gone.
+    let tail = 2 * (len - 12_000)..2 * len;
+    let diff = |a: &[f32], b: &[f32]| {
+        a[tail.clone()]
+            .iter()
+            .zip(&b[tail.clone()])
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f32>()
+            .sqrt()
+    };
+    let apart = diff(&before, &after);
+    assert!(apart > 1.0, "the settings change the sound ({apart})");
+    let left = diff(&automated, &after);
+    assert!(
+        left < 0.02 * apart,
+        "automated, the sound lands on the set one: {left} left of {apart}"
+    );
+}
+
 /// The steep high-cut slopes follow the Butterworth responses of order 8 and 16 (white noise
 /// against the same noise unfiltered, as above).
 #[test]
