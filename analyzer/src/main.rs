@@ -83,10 +83,15 @@ enum Command {
         /// Iterations of the loop at most (the first mix counts).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
         max_iterations: u32,
-        /// Seconds for the whole reconstruct; the loop starts no iteration it cannot finish
-        /// in what is left.
-        #[arg(long, value_parser = parse_seconds)]
-        time_budget: Option<f64>,
+        /// Seconds for the whole reconstruct (the first fit takes at most 40 % of it); the
+        /// loop starts no iteration it cannot finish in what is left (the first round always
+        /// runs).
+        #[arg(long, value_parser = parse_seconds, default_value_t = DEFAULT_BUDGET_S)]
+        time_budget: f64,
+        /// No time budget: the loop runs until the target or --max-iterations, and the first
+        /// fit takes --fit-seconds.
+        #[arg(long, conflicts_with = "time_budget")]
+        no_time_budget: bool,
         /// Continue the loop of the session in --out (its analysis, fits and history) instead
         /// of starting again.
         #[arg(long)]
@@ -479,6 +484,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             target,
             max_iterations,
             time_budget,
+            no_time_budget,
             resume,
             models,
         } => {
@@ -501,6 +507,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                     demo::write_wav(&demo_path)?;
                     demo_path
                 }
+            };
+            let time_budget = if no_time_budget {
+                None
+            } else {
+                Some(time_budget)
             };
             let resumable = resume
                 && session::read(&out.join(session::SESSION_FILE))
@@ -848,6 +859,11 @@ fn parse_score(s: &str) -> Result<f64, String> {
         _ => Err(format!("\"{s}\" is not a score between 0 and 100")),
     }
 }
+
+/// `reconstruct`'s time budget without `--time-budget`, seconds: a three-minute track's
+/// whole loop in a minute and a half (a longer track gets fewer rounds; the first always
+/// runs).
+const DEFAULT_BUDGET_S: f64 = 90.0;
 
 /// A non-negative, finite number of seconds.
 fn parse_seconds(s: &str) -> Result<f64, String> {

@@ -137,6 +137,8 @@ pub fn run(
     let budget = options.time_budget.unwrap_or(f64::INFINITY);
     // What a CONSOLE + QC round cost last time: no round starts with less time left.
     let mut mix_cost = 0.0f64;
+    // Each round's processed elements, for the next round (which changes one or two).
+    let mut mix_cache = console::Cache::default();
     let stopped: String;
     loop {
         let index = iterations.len();
@@ -234,7 +236,14 @@ pub fn run(
         };
         let mix_started = Instant::now();
         candidate.stages.retain(|r| r.name != "console");
-        let record = console::run_with(&mut candidate, dir, &step_plan, NEXT_MIX_FILE, progress)?;
+        let record = console::run_cached(
+            &mut candidate,
+            dir,
+            &step_plan,
+            NEXT_MIX_FILE,
+            progress,
+            &mut mix_cache,
+        )?;
         candidate.stages.push(record);
         progress.update("qc", 0.5, "scoring");
         let next_mix = dir.join(NEXT_MIX_FILE);

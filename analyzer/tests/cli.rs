@@ -210,6 +210,17 @@ fn good_run_writes_a_session_and_a_bad_run_keeps_it() {
 }
 
 #[test]
+fn a_time_budget_and_none_at_once_is_a_usage_error() {
+    let o = bin()
+        .args(["reconstruct", "--time-budget", "30", "--no-time-budget"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--no-time-budget"), "{err}");
+}
+
+#[test]
 fn unknown_subcommand_is_a_usage_error() {
     let o = bin().arg("transmogrify").output().unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -269,6 +269,16 @@ impl Biquad {
         self.s2 = flush(self.s2);
     }
 
+    /// The state `(s1, s2)`, for a caller that runs it in its own lanes.
+    pub(crate) fn state(&self) -> [f32; 2] {
+        [self.s1, self.s2]
+    }
+
+    /// Sets the state `(s1, s2)` ([`Biquad::state`]).
+    pub(crate) fn set_state(&mut self, [s1, s2]: [f32; 2]) {
+        (self.s1, self.s2) = (s1, s2);
+    }
+
     /// Whether the state is zero (silence in gives silence out).
     pub fn is_clear(&self) -> bool {
         self.s1 == 0.0 && self.s2 == 0.0

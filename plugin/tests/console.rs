@@ -120,6 +120,7 @@ fn master_chain() -> MasterSettings {
             gain_db: 2.0,
             q: 0.707,
         }],
+        side_gain_db: -1.5,
         gain_db: 6.0,
         trim_db: -0.02,
         limiter: LimiterSettings {

@@ -5,8 +5,8 @@
 //!    in ISO third-octave bands, for the mid and the side signal apart.
 //! 2. A minimum-phase matching EQ ([`auralis_engine::fx::eq::match_curve`]) moves the mix's
 //!    mid and side bands onto the original's (each correction within ±12 dB; bands where the
-//!    mix is silent are left alone: an EQ cannot raise what is not there). The side's EQ also
-//!    carries the width: a broadband side gain, the duration-weighted median over the
+//!    mix is silent are left alone: an EQ cannot raise what is not there). A gain after the
+//!    side's EQ sets the width: a broadband side gain, the duration-weighted median over the
 //!    original's sections of its side-to-mid ratio minus the mix's (the gain that makes their
 //!    mean absolute difference least).
 //! 3. A gain sets the integrated loudness (EBU R128) to the original's, into the true-peak
@@ -312,9 +312,8 @@ pub fn master(
         (r.join().unwrap_or_else(|_| band_spectra(original, rate)), o)
     });
     let mut mid_eq = match_curve(&curve(&reference[0], &ours[0]), rate as f32, MAX_BAND_DB);
-    let side_target = curve(&reference[1], &ours[1]);
-    let mut side_eq = match_curve(&side_target, rate as f32, MAX_BAND_DB);
-    // Mid/side EQ, the two on two threads.
+    let mut side_eq = match_curve(&curve(&reference[1], &ours[1]), rate as f32, MAX_BAND_DB);
+    // Mid/side EQ, the two side by side in one loop (vector lanes).
     let frames = mix.len() / 2;
     let mut m: Vec<f32> = (0..frames)
         .map(|i| 0.5 * (mix[2 * i] + mix[2 * i + 1]))
@@ -322,19 +321,15 @@ pub fn master(
     let mut s: Vec<f32> = (0..frames)
         .map(|i| 0.5 * (mix[2 * i] - mix[2 * i + 1]))
         .collect();
-    let run_eq = |bands: &[Band], x: &mut Vec<f32>| {
-        let mut eq = Eq::default();
-        eq.set(bands, rate as f32);
-        for chunk in x.chunks_mut(4096) {
-            eq.process_channel(0, chunk);
+    {
+        let (mut me, mut se) = (Eq::default(), Eq::default());
+        me.set(&mid_eq, rate as f32);
+        se.set(&side_eq, rate as f32);
+        for (a, b) in m.chunks_mut(4096).zip(s.chunks_mut(4096)) {
+            me.process_with(&mut se, a, b);
         }
-    };
-    std::thread::scope(|scope| {
-        scope.spawn(|| run_eq(&mid_eq, &mut m));
-        run_eq(&side_eq, &mut s);
-    });
+    }
     let mut eqd: Vec<f32> = m.iter().zip(&s).flat_map(|(a, b)| [a + b, a - b]).collect();
-    drop((m, s));
     // The EQ is kept only where it brings the spectrum's shape closer to the original's (with
     // few FFT bins in the lowest bands, their levels are noisy and the corrections can
     // alternate band to band); the check runs beside the loudness measurement.
@@ -347,35 +342,29 @@ pub fn master(
     if !shape_kept {
         mid_eq.clear();
         side_eq.clear();
+        for (i, (a, b)) in m.iter_mut().zip(s.iter_mut()).enumerate() {
+            *a = 0.5 * (mix[2 * i] + mix[2 * i + 1]);
+            *b = 0.5 * (mix[2 * i] - mix[2 * i + 1]);
+        }
         eqd = mix.to_vec();
         eq_lufs = integrated(&eqd, rate)?;
     }
     // The width: the side's level against the mid's, section by section as it is heard and
     // scored. The broadband side gain that makes the duration-weighted mean |difference| of
-    // the sections' side-to-mid ratios (floored at −30 dB) least is their weighted median; the
-    // side's EQ carries it (its target moved by that much), so the chain stays what it was.
+    // the sections' side-to-mid ratios (floored at −30 dB) least is their weighted median; it
+    // follows the side's EQ (the chain's own stage, so the EQ need not run again).
     let width_db = width_gain(original, &eqd, rate, sections);
-    if width_db.abs() >= 0.1 {
-        let target: Vec<(f32, f32)> = if shape_kept {
-            side_target
-                .iter()
-                .map(|&(f, g)| (f, (g + width_db).clamp(-MAX_BAND_DB, MAX_BAND_DB)))
-                .collect()
-        } else {
-            THIRD_OCTAVES_HZ.iter().map(|&f| (f, width_db)).collect()
-        };
-        side_eq = match_curve(&target, rate as f32, MAX_BAND_DB);
-        let mut side: Vec<f32> = (0..frames)
-            .map(|i| 0.5 * (mix[2 * i] - mix[2 * i + 1]))
-            .collect();
-        run_eq(&side_eq, &mut side);
-        for (f, s) in eqd.chunks_exact_mut(2).zip(&side) {
-            let m = 0.5 * (f[0] + f[1]);
-            f[0] = m + s;
-            f[1] = m - s;
+    let side_gain_db = if width_db.abs() >= 0.1 { width_db } else { 0.0 };
+    if side_gain_db != 0.0 {
+        let g = 10f32.powf(side_gain_db / 20.0);
+        for (f, (a, b)) in eqd.chunks_exact_mut(2).zip(m.iter().zip(&s)) {
+            let side = b * g;
+            f[0] = a + side;
+            f[1] = a - side;
         }
         eq_lufs = integrated(&eqd, rate)?;
     }
+    drop((m, s));
     let ceiling = original_tp.min(-0.1) as f32;
     let limit_at = |gain_db: f64, ceiling: f32| -> Vec<f32> {
         let mut lim = Limiter::default();
@@ -386,20 +375,37 @@ pub fn master(
             ..Default::default()
         });
         let lat = lim.latency();
-        // The limiter's look-ahead delays the audio: the tail is padded and the head dropped
-        // so that the master stays in time with the original.
-        let (mut l, mut r): (Vec<f32>, Vec<f32>) =
-            eqd.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
-        l.extend(std::iter::repeat_n(0.0, lat));
-        r.extend(std::iter::repeat_n(0.0, lat));
-        for (a, b) in l.chunks_mut(4096).zip(r.chunks_mut(4096)) {
-            lim.process(a, b);
+        // The limiter's look-ahead delays the audio: the first `lat` samples out are dropped
+        // and the tail is fed silence, so that the master stays in time with the original.
+        // Through block scratch buffers, straight into the interleaved output.
+        const BLOCK: usize = 4096;
+        let frames = eqd.len() / 2;
+        let mut out = vec![0.0f32; 2 * frames];
+        let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
+        let mut written = 0usize;
+        let mut start = 0usize;
+        while start < frames + lat {
+            let n = BLOCK.min(frames + lat - start);
+            for k in 0..n {
+                let f = start + k;
+                (l[k], r[k]) = if f < frames {
+                    (eqd[2 * f], eqd[2 * f + 1])
+                } else {
+                    (0.0, 0.0)
+                };
+            }
+            lim.process(&mut l[..n], &mut r[..n]);
+            for k in 0..n {
+                let f = start + k;
+                if f >= lat {
+                    out[2 * written] = l[k];
+                    out[2 * written + 1] = r[k];
+                    written += 1;
+                }
+            }
+            start += n;
         }
-        l[lat..]
-            .iter()
-            .zip(&r[lat..])
-            .flat_map(|(a, b)| [*a, *b])
-            .collect()
+        out
     };
     // The standard meter's interpolator (BS.1770's 12 taps a phase) reads the limiter's
     // output up to about 0.1 dB over the limiter's own (finer) estimate: the limiter aims
@@ -510,6 +516,7 @@ pub fn master(
     let chain = MasterChain {
         mid_eq,
         side_eq,
+        side_gain_db: f64::from(side_gain_db),
         gain_db,
         trim_db,
         limiter: LimiterSettings {

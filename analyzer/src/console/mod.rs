@@ -11,7 +11,9 @@
 
 pub mod master;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use auralis_engine::fx::delay::{ChorusSettings, DelaySettings};
 use auralis_engine::fx::stereo::StereoSettings;
@@ -63,6 +65,9 @@ fn side_to_mid_db(audio: &[f32]) -> f64 {
     }
     10.0 * (s.max(1e-30) / m.max(1e-30)).log10()
 }
+
+/// An element's processed render: its index, the audio and its chain.
+type Mixed = (usize, Arc<Vec<f32>>, ChainSettings);
 
 /// Runs `chain` over interleaved stereo `audio`, triggering its pump at `kicks` (seconds).
 fn run_chain(chain: &mut Chain, audio: &[f32], rate: u32, kicks: &[f64]) -> Vec<f32> {
@@ -121,6 +126,15 @@ pub fn run(session: &mut Session, dir: &Path, progress: &dyn Progress) -> Result
     run_with(session, dir, &plan, MIX_FILE, progress)
 }
 
+/// What CONSOLE keeps from one round of the loop to the next: the original, and each
+/// element's processed render with the inputs that made it. A round where BRAIN changed one
+/// element's plan (or refitted one element) runs only that element's chain again.
+#[derive(Default)]
+pub struct Cache {
+    original: Option<(String, u32, Arc<Vec<f32>>)>,
+    elements: HashMap<String, (String, Arc<Vec<f32>>, ChainSettings)>,
+}
+
 /// Mixes and masters with `plan` into `out_rel` (relative to `dir`); sets the session's
 /// `render_mix` to it, and its elements' `mix_chain` and `master` to what was used.
 pub fn run_with(
@@ -130,12 +144,34 @@ pub fn run_with(
     out_rel: &str,
     progress: &dyn Progress,
 ) -> Result<StageRecord> {
+    run_cached(session, dir, plan, out_rel, progress, &mut Cache::default())
+}
+
+/// [`run_with`], reusing what `cache` holds from an earlier round and keeping this round's
+/// for the next. The files a cached result came from are not read again: a render or stem
+/// rewritten in place must come with a new cache.
+pub fn run_cached(
+    session: &mut Session,
+    dir: &Path,
+    plan: &brain::Plan,
+    out_rel: &str,
+    progress: &dyn Progress,
+    cache: &mut Cache,
+) -> Result<StageRecord> {
     let started = std::time::Instant::now();
     progress.update("console", 0.0, "mixing");
     let Some(original_rel) = session.source.original.clone() else {
         return Ok(skipped(started, "no original.wav in the session"));
     };
-    let (rate, original) = crate::decode::read_stereo(&dir.join(&original_rel))?;
+    let (rate, original) = match &cache.original {
+        Some((rel, rate, audio)) if *rel == original_rel => (*rate, Arc::clone(audio)),
+        _ => {
+            let (rate, audio) = crate::decode::read_stereo(&dir.join(&original_rel))?;
+            let audio = Arc::new(audio);
+            cache.original = Some((original_rel.clone(), rate, Arc::clone(&audio)));
+            (rate, audio)
+        }
+    };
     let kicks = session
         .elements
         .iter()
@@ -154,32 +190,65 @@ pub fn run_with(
         stem: String,
         fx: Effects,
         plan: brain::ElementPlan,
+        key: String,
     }
-    let jobs: Vec<Job> = session
+    let bpm = session.tempo.bpm as f32;
+    let context = format!(
+        "{rate}|{}|{}|{}",
+        bpm.to_bits(),
+        kicks.len(),
+        kicks.iter().sum::<f64>().to_bits()
+    );
+    let all: Vec<Job> = session
         .elements
         .iter()
         .enumerate()
         .filter_map(|(index, e)| {
+            let render = e.extra.get("render")?.as_str()?.to_string();
+            let stem = e.stem.clone()?;
+            let fx: Effects = e
+                .extra
+                .get("effects")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            let plan = plan.elements.get(&e.name).copied().unwrap_or_default();
+            let drums = e.role == "drums";
+            // Everything the processed render depends on (the kicks, rate and tempo are the
+            // round's).
+            let key = format!(
+                "{render}|{stem}|{}|{}|{drums}|{context}",
+                serde_json::to_string(&fx).unwrap_or_default(),
+                serde_json::to_string(&plan).unwrap_or_default(),
+            );
             Some(Job {
                 index,
                 name: e.name.clone(),
-                drums: e.role == "drums",
-                render: e.extra.get("render")?.as_str()?.to_string(),
-                stem: e.stem.clone()?,
-                fx: e
-                    .extra
-                    .get("effects")
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default(),
-                plan: plan.elements.get(&e.name).copied().unwrap_or_default(),
+                drums,
+                render,
+                stem,
+                fx,
+                plan,
+                key,
             })
         })
         .collect();
-    let bpm = session.tempo.bpm as f32;
+    // What the cache has already.
+    let mut finished: Vec<Mixed> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for job in all {
+        match cache.elements.get(&job.name) {
+            Some((key, audio, settings)) if *key == job.key => {
+                finished.push((job.index, Arc::clone(audio), settings.clone()));
+            }
+            _ => jobs.push(job),
+        }
+    }
+    let cached = finished.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    type Mixed = (usize, Vec<f32>, ChainSettings);
-    let results: std::sync::Mutex<Vec<Result<Option<Mixed>>>> = std::sync::Mutex::new(Vec::new());
+    type Processed = (usize, Vec<f32>, ChainSettings);
+    let results: std::sync::Mutex<Vec<Result<Option<Processed>>>> =
+        std::sync::Mutex::new(Vec::new());
     let workers = crate::spectrum::workers().min(jobs.len()).max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -211,17 +280,23 @@ pub fn run_with(
             });
         }
     });
-    let mut finished: Vec<Mixed> = Vec::new();
     for r in results.into_inner().unwrap_or_default() {
-        if let Some(m) = r? {
-            finished.push(m);
+        if let Some((index, audio, settings)) = r? {
+            let audio = Arc::new(audio);
+            if let Some(job) = jobs.iter().find(|j| j.index == index) {
+                cache.elements.insert(
+                    job.name.clone(),
+                    (job.key.clone(), Arc::clone(&audio), settings.clone()),
+                );
+            }
+            finished.push((index, audio, settings));
         }
     }
     finished.sort_by_key(|m| m.0);
     let mut mix = vec![0.0f32; original.len()];
     let mixed = finished.len();
     for (index, processed, settings) in finished {
-        for (m, x) in mix.iter_mut().zip(&processed) {
+        for (m, x) in mix.iter_mut().zip(processed.iter()) {
             *m += x;
         }
         session.elements[index].extra.insert(
@@ -253,6 +328,7 @@ pub fn run_with(
         version: "1".into(),
         parameters: json!({
             "elements_mixed": mixed,
+            "elements_cached": cached,
             "original_lufs": round2(report.original_lufs),
             "master_lufs": round2(report.master_lufs),
             "band_error_db": round2(report.band_error_db),
@@ -359,6 +435,132 @@ fn skipped(started: std::time::Instant, why: &str) -> StageRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stereo test signal: noise through a slope, `seconds` long at 44.1 kHz.
+    fn noise(seed: u32, level: f32, seconds: f64) -> Vec<f32> {
+        let mut s = seed;
+        let mut y = 0.0f32;
+        (0..(seconds * 44_100.0) as usize)
+            .flat_map(|i| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let x = (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                y = 0.9 * y + 0.1 * x;
+                let tone = (i as f32 * 0.03).sin();
+                [
+                    level * (y + 0.2 * tone),
+                    level * (0.8 * y + 0.1 * x + 0.2 * tone),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_round_from_the_cache_mixes_what_a_fresh_round_mixes() {
+        let dir =
+            std::env::temp_dir().join(format!("auralis-console-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("render")).unwrap();
+        std::fs::create_dir_all(dir.join("stems")).unwrap();
+        let write =
+            |rel: &str, audio: &[f32]| hands::write_wav(&dir.join(rel), 44_100, audio).unwrap();
+        let original = noise(1, 0.3, 4.0);
+        write("original.wav", &original);
+        let mut session = crate::session::example();
+        session.source.original = Some("original.wav".into());
+        let (lufs, tp) = {
+            let mut m = crate::level::LoudnessMeter::new(44_100, 2).unwrap();
+            m.push(&original).unwrap();
+            let l = m.finish();
+            (l.integrated_lufs, l.true_peak_dbtp)
+        };
+        session.loudness.integrated_lufs = lufs;
+        session.loudness.true_peak_dbtp = tp;
+        let mut bass = session.elements[0].clone();
+        bass.name = "bass".into();
+        bass.role = "bass".into();
+        bass.midi = None;
+        let mut pad = bass.clone();
+        pad.name = "pad".into();
+        pad.role = "keys".into();
+        for (k, e) in [&mut bass, &mut pad].into_iter().enumerate() {
+            let (stem, render) = (
+                format!("stems/{}.wav", e.name),
+                format!("render/{}.wav", e.name),
+            );
+            write(&stem, &noise(10 + k as u32, 0.2, 4.0));
+            write(&render, &noise(20 + k as u32, 0.1, 4.0));
+            e.stem = Some(stem);
+            e.extra.insert("render".into(), json!(render));
+            e.extra.insert(
+                "effects".into(),
+                json!({"image": {"pan": 0.2 * k as f64, "side_to_mid_db": -12.0},
+                       "room": {"rt60_s": 1.2, "gaps_used": 3, "decays_used": 0, "spread": 0.1}}),
+            );
+        }
+        session.elements = vec![bass, pad];
+        let plan = |pad_reverb: Option<f32>| {
+            let mut p = brain::Plan::default();
+            p.elements.insert(
+                "pad".into(),
+                brain::ElementPlan {
+                    reverb_db: pad_reverb,
+                    spread: 0.0,
+                },
+            );
+            p
+        };
+        let read = |rel: &str| crate::decode::read_stereo(&dir.join(rel)).unwrap().1;
+        // Fresh, with the pad's reverb.
+        let mut fresh = session.clone();
+        run_with(
+            &mut fresh,
+            &dir,
+            &plan(Some(-12.0)),
+            "render/fresh.wav",
+            &crate::progress::Silent,
+        )
+        .unwrap();
+        // Through the cache: a round without the reverb, then one with it (the bass from
+        // the cache both times after the first).
+        let mut cache = Cache::default();
+        let mut other = session.clone();
+        run_cached(
+            &mut other,
+            &dir,
+            &plan(None),
+            "render/a.wav",
+            &crate::progress::Silent,
+            &mut cache,
+        )
+        .unwrap();
+        let mut again = session.clone();
+        let record = run_cached(
+            &mut again,
+            &dir,
+            &plan(Some(-12.0)),
+            "render/b.wav",
+            &crate::progress::Silent,
+            &mut cache,
+        )
+        .unwrap();
+        assert_eq!(
+            record.parameters["elements_cached"], 1,
+            "{}",
+            record.parameters
+        );
+        assert!(
+            read("render/b.wav") == read("render/fresh.wav"),
+            "the cached round mixes otherwise"
+        );
+        assert!(
+            read("render/a.wav") != read("render/fresh.wav"),
+            "the plan changed the mix"
+        );
+        assert_eq!(again.elements, fresh.elements);
+        let chain = |s: &Session| s.master.as_ref().map(|m| m["chain"].clone());
+        assert_eq!(chain(&again), chain(&fresh));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_stereo_pan_places_a_source_where_constant_power_would() {

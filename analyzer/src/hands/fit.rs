@@ -608,7 +608,8 @@ const HIGH_CUT_STEPS_PER_OCTAVE: f64 = 12.0;
 /// render. The excerpts judge timbre note by note; over the whole song a part also has its
 /// quiet passages, its tails and its band limit, and an EQ fitted on a dozen notes leaves a
 /// few dB of the song's average spectrum unmatched. The first render always runs; a round
-/// only where what it took still fits before `deadline`.
+/// only where it and one more render (the caller's of the result) still fit before
+/// `deadline`.
 fn match_song_tone(
     obj: &mut Objective,
     values: &mut Values,
@@ -630,7 +631,7 @@ fn match_song_tone(
     let (mut best, mut powers) = score(obj, values);
     let per_round = timer.elapsed();
     for _ in 0..SONG_TONE_ROUNDS {
-        if Instant::now() + per_round > deadline {
+        if Instant::now() + 2 * per_round > deadline {
             return;
         }
         let Some((diff, _)) = mean_difference(&reference, &powers, bands) else {
@@ -1162,7 +1163,8 @@ fn optimise(
     (best.loss, best.evaluations)
 }
 
-/// Finds the nearest preset of the part's role and fits it within `budget`; `None` when the
+/// Finds the nearest preset of the part's role and fits it within `budget` (which leaves time
+/// for one render of the whole part after it: the caller's of the result); `None` when the
 /// part has no notes, no bank preset fits its role, or its stem is silent where it plays.
 pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -> Option<Fit> {
     let budget = budget.into();
@@ -1403,8 +1405,9 @@ pub fn fit(part: &Part, bank: &[Preset], budget: impl Into<Budget>, seed: u64) -
     if let Some(l) = long {
         obj.loss(&values, &[l]);
     }
-    // The song-wide tone match: its first render and at least one round.
-    let song_cost = timer.elapsed().mul_f64(song_share * 2.0);
+    // The song-wide tone match: its first render and at least one round; and the whole
+    // part's render the caller makes of the result (the budget is for all of it).
+    let song_cost = timer.elapsed().mul_f64(song_share * 3.0);
     let after = after
         .mul_f64((per_excerpt_now.as_secs_f64() / per_excerpt.as_secs_f64().max(1e-9)).max(1.0))
         + song_cost;

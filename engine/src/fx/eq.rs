@@ -226,6 +226,75 @@ pub fn match_curve(target: &[(f32, f32)], rate: f32, max_db: f32) -> Vec<Band> {
     bands
 }
 
+/// Four lanes that the compiler keeps in one vector register (SSE on x86-64, NEON on
+/// ARM): lane by lane, each operation rounds as its scalar form does.
+#[derive(Clone, Copy)]
+#[repr(align(16))]
+struct Lanes([f32; 4]);
+
+impl Lanes {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Self([v; 4])
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]])
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]])
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        let (a, b) = (self.0, o.0);
+        Self([a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]])
+    }
+}
+
+/// Two cascades at once, `coefs[0]` over `left` and `coefs[1]` over `right` (the same one
+/// for a stereo pair, or a mid's and a side's); `lanes` holds per band the states `[s1 left,
+/// s1 right, s2 left, s2 right]`. Each lane does exactly the operations of [`Biquad::tick`],
+/// so each channel comes out as its cascade alone would give it (the shorter cascade's
+/// missing bands pass their input through unchanged).
+fn run_pair(coefs: [&[[f32; 5]]; 2], lanes: &mut [[f32; 4]], left: &mut [f32], right: &mut [f32]) {
+    let zero = Lanes::splat(0.0);
+    let mut c = [[zero; 5]; MAX_BANDS];
+    let mut s1 = [zero; MAX_BANDS];
+    let mut s2 = [zero; MAX_BANDS];
+    let n = coefs[0]
+        .len()
+        .max(coefs[1].len())
+        .min(lanes.len())
+        .min(MAX_BANDS);
+    const THROUGH: [f32; 5] = [1.0, 0.0, 0.0, 0.0, 0.0];
+    for k in 0..n {
+        let (a, b) = (
+            coefs[0].get(k).unwrap_or(&THROUGH),
+            coefs[1].get(k).unwrap_or(&THROUGH),
+        );
+        c[k] = std::array::from_fn(|j| Lanes([a[j], b[j], 0.0, 0.0]));
+        let l = lanes[k];
+        s1[k] = Lanes([l[0], l[1], 0.0, 0.0]);
+        s2[k] = Lanes([l[2], l[3], 0.0, 0.0]);
+    }
+    for (a, b) in left.iter_mut().zip(right.iter_mut()) {
+        let mut x = Lanes([*a, *b, 0.0, 0.0]);
+        for ((c, s1), s2) in c[..n].iter().zip(&mut s1[..n]).zip(&mut s2[..n]) {
+            let y = c[0].mul(x).add(*s1);
+            *s1 = c[1].mul(x).sub(c[3].mul(y)).add(*s2);
+            *s2 = c[2].mul(x).sub(c[4].mul(y));
+            x = y;
+        }
+        (*a, *b) = (x.0[0], x.0[1]);
+    }
+    for k in 0..n {
+        lanes[k] = [s1[k].0[0], s1[k].0[1], s2[k].0[0], s2[k].0[1]];
+    }
+}
+
 /// A cascade of up to [`MAX_BANDS`] biquads on two channels.
 #[derive(Debug, Clone)]
 pub struct Eq {
@@ -278,8 +347,64 @@ impl Eq {
 
     /// Filters the buffers in place.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        self.run(0, left);
-        self.run(1, right);
+        let n = self.len;
+        if n == 0 {
+            return;
+        }
+        if left.len() != right.len() {
+            self.run(0, left);
+            self.run(1, right);
+            return;
+        }
+        // The two channels side by side, in two vector lanes: each lane does exactly the
+        // operations of [`Biquad::tick`] (the same samples out), at the cost of one channel.
+        let mut lanes: [[f32; 4]; MAX_BANDS] = [[0.0; 4]; MAX_BANDS];
+        for (lane, [l, r]) in lanes.iter_mut().zip(&self.states[..n]) {
+            let ([l1, l2], [r1, r2]) = (l.state(), r.state());
+            *lane = [l1, r1, l2, r2];
+        }
+        let coefs = &self.coefs[..n];
+        run_pair([coefs, coefs], &mut lanes[..n], left, right);
+        for (lane, [l, r]) in lanes.iter().zip(self.states[..n].iter_mut()) {
+            l.set_state([lane[0], lane[2]]);
+            r.set_state([lane[1], lane[3]]);
+            l.flush();
+            r.flush();
+        }
+    }
+
+    /// Filters `a` with this EQ's channel-0 states and `b` with `other`'s, at once (a mid
+    /// and a side through their own EQs): each comes out as [`Eq::process_channel`] would
+    /// give it, for about the cost of one. Buffers of different lengths run one by one.
+    pub fn process_with(&mut self, other: &mut Eq, a: &mut [f32], b: &mut [f32]) {
+        let n = self.len.max(other.len);
+        if a.len() != b.len() || n == 0 {
+            self.process_channel(0, a);
+            other.process_channel(0, b);
+            return;
+        }
+        let mut lanes: [[f32; 4]; MAX_BANDS] = [[0.0; 4]; MAX_BANDS];
+        for (k, lane) in lanes[..n].iter_mut().enumerate() {
+            let [a1, a2] = self.states[k][0].state();
+            let [b1, b2] = other.states[k][0].state();
+            *lane = [a1, b1, a2, b2];
+        }
+        run_pair(
+            [&self.coefs[..self.len], &other.coefs[..other.len]],
+            &mut lanes[..n],
+            a,
+            b,
+        );
+        for (k, lane) in lanes[..n].iter().enumerate() {
+            if k < self.len {
+                self.states[k][0].set_state([lane[0], lane[2]]);
+                self.states[k][0].flush();
+            }
+            if k < other.len {
+                other.states[k][0].set_state([lane[1], lane[3]]);
+                other.states[k][0].flush();
+            }
+        }
     }
 
     /// Filters one buffer in place with the states of channel `ch` (0 or 1): a mono signal
@@ -411,5 +536,80 @@ mod tests {
         let want = l.clone();
         eq.process(&mut l, &mut r);
         assert_eq!(l, want);
+    }
+
+    /// A curve of `n` bands with gains that wander, for the lane tests.
+    fn wandering(n: usize, seed: f32) -> Vec<Band> {
+        let curve: Vec<(f32, f32)> = THIRD_OCTAVES_HZ
+            .iter()
+            .enumerate()
+            .map(|(k, &f)| (f, 6.0 * (k as f32 * 0.9 + seed).sin()))
+            .collect();
+        let mut bands = match_curve(&curve, 44_100.0, 12.0);
+        bands.truncate(n);
+        bands
+    }
+
+    fn signal(n: usize, step: f32) -> Vec<f32> {
+        (0..n)
+            .map(|i| (i as f32 * step).sin() * (1.0 + 0.5 * (i as f32 * 0.0007).cos()))
+            .collect()
+    }
+
+    #[test]
+    fn the_channels_side_by_side_come_out_as_each_alone() {
+        let bands = wandering(31, 0.0);
+        let (l, r) = (signal(5000, 0.05), signal(5000, 0.31));
+        let mut pair = Eq::default();
+        pair.set(&bands, 44_100.0);
+        let (mut a, mut b) = (l.clone(), r.clone());
+        // In blocks, so that the states carry from one call to the next.
+        for (x, y) in a.chunks_mut(700).zip(b.chunks_mut(700)) {
+            pair.process(x, y);
+        }
+        let mut alone = Eq::default();
+        alone.set(&bands, 44_100.0);
+        let (mut c, mut d) = (l.clone(), r.clone());
+        for (x, y) in c.chunks_mut(700).zip(d.chunks_mut(700)) {
+            alone.process_channel(0, x);
+            alone.process_channel(1, y);
+        }
+        assert!(a == c && b == d, "the pair differs from the channels alone");
+        assert!(a != l, "the EQ did something");
+
+        // Two different EQs (of different lengths) at once: each as it runs alone.
+        let (mid_bands, side_bands) = (wandering(31, 0.0), wandering(12, 2.0));
+        let (mut mid, mut side) = (Eq::default(), Eq::default());
+        mid.set(&mid_bands, 44_100.0);
+        side.set(&side_bands, 44_100.0);
+        let (mut a, mut b) = (l.clone(), r.clone());
+        for (x, y) in a.chunks_mut(700).zip(b.chunks_mut(700)) {
+            mid.process_with(&mut side, x, y);
+        }
+        let (mut mid1, mut side1) = (Eq::default(), Eq::default());
+        mid1.set(&mid_bands, 44_100.0);
+        side1.set(&side_bands, 44_100.0);
+        let (mut c, mut d) = (l.clone(), r.clone());
+        for (x, y) in c.chunks_mut(700).zip(d.chunks_mut(700)) {
+            mid1.process_channel(0, x);
+            side1.process_channel(0, y);
+        }
+        assert!(
+            a == c && b == d,
+            "the two EQs at once differ from each alone"
+        );
+        // And the other way round (the shorter one first).
+        let (mut a, mut b) = (r.clone(), l.clone());
+        let (mut mid2, mut side2) = (Eq::default(), Eq::default());
+        mid2.set(&mid_bands, 44_100.0);
+        side2.set(&side_bands, 44_100.0);
+        side2.process_with(&mut mid2, &mut a, &mut b);
+        let (mut c, mut d) = (r.clone(), l.clone());
+        let (mut mid3, mut side3) = (Eq::default(), Eq::default());
+        mid3.set(&mid_bands, 44_100.0);
+        side3.set(&side_bands, 44_100.0);
+        side3.process_channel(0, &mut c);
+        mid3.process_channel(0, &mut d);
+        assert!(a == c && b == d, "the shorter EQ first differs");
     }
 }

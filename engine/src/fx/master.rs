@@ -1,6 +1,6 @@
 //! The master chain the analyzer's reference mastering fits (`session.json` → `master.chain`):
-//! a matching EQ on the mid and one on the side signal, a gain into the true-peak limiter,
-//! and a trim after it. The Console plugin plays it on the master bus; the analyzer's
+//! a matching EQ on the mid and one on the side signal, a gain on the side after its EQ (the
+//! width), a gain into the true-peak limiter, and a trim after it. The Console plugin plays it on the master bus; the analyzer's
 //! mastering does the same steps in the same order.
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,9 @@ pub struct MasterSettings {
     pub mid_eq: Vec<Band>,
     /// Matching EQ on the side signal (L−R)/2.
     pub side_eq: Vec<Band>,
+    /// Gain on the side signal after its EQ (the width against the mid), dB.
+    #[serde(default)]
+    pub side_gain_db: f64,
     /// Gain into the limiter, dB.
     pub gain_db: f64,
     /// Gain after the limiter, dB.
@@ -34,6 +37,7 @@ pub struct Master {
     side_eq: Eq,
     limiter: Limiter,
     trim: f32,
+    side_gain: f32,
     rate: f32,
     mid: Vec<f32>,
     side: Vec<f32>,
@@ -58,6 +62,7 @@ impl Master {
             ..s.limiter
         });
         self.trim = 10f32.powf(s.trim_db as f32 / 20.0);
+        self.side_gain = 10f32.powf(s.side_gain_db as f32 / 20.0);
     }
 
     /// Samples the output lags the input (the limiter's look-ahead).
@@ -84,8 +89,10 @@ impl Master {
                 m[i] = 0.5 * (l[i] + r[i]);
                 s[i] = 0.5 * (l[i] - r[i]);
             }
-            self.mid_eq.process_channel(0, m);
-            self.side_eq.process_channel(0, s);
+            self.mid_eq.process_with(&mut self.side_eq, m, s);
+            if self.side_gain != 1.0 {
+                s.iter_mut().for_each(|x| *x *= self.side_gain);
+            }
             for i in 0..n {
                 l[i] = m[i] + s[i];
                 r[i] = m[i] - s[i];
