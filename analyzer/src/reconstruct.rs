@@ -135,7 +135,7 @@ pub fn run(
     let mut occupancy = occupancies(&best, dir);
     let elapsed = || started.elapsed().as_secs_f64();
     let budget = options.time_budget.unwrap_or(f64::INFINITY);
-    // What a CONSOLE + QC round cost last time: no round starts with less time left.
+    // What a CONSOLE + QC round costs at most: no round starts with less time left.
     let mut mix_cost = 0.0f64;
     // Each round's processed elements, for the next round (which changes one or two).
     let mut mix_cache = console::Cache::default();
@@ -249,7 +249,9 @@ pub fn run(
         let next_mix = dir.join(NEXT_MIX_FILE);
         let table = qc::score(&reference, &Features::measure(&next_mix, &embedder)?);
         let seconds = it_started.elapsed().as_secs_f64();
-        mix_cost = mix_started.elapsed().as_secs_f64();
+        // The dearest round so far (a round's cost varies by a second or two with what it
+        // runs again and with the machine's load).
+        mix_cost = mix_cost.max(mix_started.elapsed().as_secs_f64());
         let iteration = Iteration {
             index,
             overall: round2(table.overall),
